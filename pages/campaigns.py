@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("campaigns")
+st.info("Coming soon.")

@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("recommendations")
+st.info("Coming soon.")
