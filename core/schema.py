@@ -51,6 +51,14 @@ USERS = TableSchema(
 )
 SCHEMAS: dict[str, TableSchema] = {s.kind: s for s in (EVENTS, ITEMS, USERS)}
 
+# An A/B test's exposure log (core.abtest): one row per exposure of a user to a variant, with its outcome.
+# `page` is what the user was actually shown (to catch variant/page mismatches); `pre_metric` feeds CUPED.
+EXPOSURES = TableSchema(
+    kind="exposures",
+    required=("user_id", "variant", "converted"),
+    optional=("timestamp", "revenue", "pre_metric", "page"),
+)
+
 # Activity buckets (number of purchases) used by evaluation breakdowns, segment pickers and eligibility.
 ACTIVITY_BUCKETS: tuple[tuple[str, int, int], ...] = (
     ("1-2", 1, 2),

@@ -1,0 +1,11 @@
+"""A/B tests: read an exposure log, clean it, analyse it, plan the next one, simulate one offline between two models.
+
+Every module works on the *exposure frame*: one row per exposure with the canonical columns of
+`core.schema.EXPOSURES` (user_id, variant, converted, and optionally timestamp, revenue, pre_metric, page).
+"""
+
+from core.abtest.analysis import Analysis, analyse
+from core.abtest.hygiene import HygieneChoices, HygieneReport, clean
+from core.abtest.planner import Plan, plan
+
+__all__ = ["Analysis", "HygieneChoices", "HygieneReport", "Plan", "analyse", "clean", "plan"]
