@@ -1,0 +1,174 @@
+"""One-line reasons grounded in the data: every reason names evidence that exists for THIS user.
+
+Kinds, strongest first for a returning customer:
+- "new"      — a recent listing that resembles something the user bought ("new arrival like Z");
+- "copurchase" — other customers who bought the user's items X (and Y) also bought it ("bought X and Y");
+- "similar"  — its text is close to an item the user bought ("similar to X");
+- "segment"  — among the best sellers of the user's segment ("popular with 25–34 in Shanghai");
+- "explore"  — outside the user's usual categories (an exploration slot);
+- "interest" / "search" — matches the typed interests or the shopper's question;
+- "popular"  — a best seller overall (the honest fallback).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+SIMILAR_MIN_COSINE = 0.5
+SEGMENT_TOP_N = 20
+MAX_TITLE = 40
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: str
+    text: str
+    evidence: tuple[int, ...] = ()  # item indices of the user's history the reason cites
+
+
+def short_title(title: object, limit: int = MAX_TITLE) -> str:
+    text = str(title) if isinstance(title, str) and title.strip() else ""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def segment_label(age_band: object, region: object) -> str | None:
+    """'25–34 in Shanghai', '25–34', 'Shanghai' or None from a profile."""
+    band = str(age_band).replace("-", "–") if isinstance(age_band, str) and age_band else None
+    place = str(region) if isinstance(region, str) and region else None
+    if band and place:
+        return f"{band} in {place}"
+    return band or place
+
+
+@dataclass
+class ReasonContext:
+    """What reasons are computed from, built once per service: purchases matrix, titles, text vectors, segments."""
+
+    purchases: object  # scipy CSC users x items, binary
+    titles: list[str]
+    item_keys: np.ndarray
+    vectors: np.ndarray | None
+    counts: np.ndarray
+    segments: np.ndarray  # per user index: segment label or ""
+    _segment_rank: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, data, vectors: np.ndarray | None) -> ReasonContext:
+        titles = []
+        raw = data.items["title"].tolist() if "title" in data.items else [None] * data.n_items
+        for key, title in zip(data.item_keys, raw):
+            titles.append(short_title(title) or f"item {key}")
+        if data.users.empty:
+            segments = np.full(data.n_users, "", dtype=object)
+        else:
+            bands = data.users["age_band"] if "age_band" in data.users else pd.Series([None] * data.n_users)
+            regions = data.users["region"] if "region" in data.users else pd.Series([None] * data.n_users)
+            segments = np.asarray([segment_label(b, r) or "" for b, r in zip(bands, regions)], dtype=object)
+        return cls(
+            purchases=data.user_item_matrix().tocsc(),
+            titles=titles,
+            item_keys=np.asarray(data.item_keys),
+            vectors=vectors,
+            counts=data.purchase_counts(),
+            segments=segments,
+        )
+
+    def segment_counts_rank(self, label: str) -> np.ndarray:
+        """Rank (0 = best seller) of every item among purchases by users of segment `label`; cached."""
+        if label not in self._segment_rank:
+            members = np.flatnonzero(self.segments == label)
+            counts = np.asarray(self.purchases.tocsr()[members].sum(axis=0)).ravel() if len(members) else None
+            rank = np.full(len(self.titles), np.iinfo(np.int64).max, dtype=np.int64)
+            if counts is not None:
+                order = np.lexsort((np.arange(len(counts)), -counts))
+                bought = counts[order] > 0
+                rank[order[bought]] = np.arange(int(bought.sum()))
+            self._segment_rank[label] = rank
+        return self._segment_rank[label]
+
+    def global_rank(self) -> np.ndarray:
+        if "\0global" not in self._segment_rank:
+            order = np.lexsort((np.arange(len(self.counts)), -self.counts))
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            self._segment_rank["\0global"] = rank
+        return self._segment_rank["\0global"]
+
+
+def explain(
+    ctx: ReasonContext,
+    user_index: int | None,
+    history: np.ndarray,
+    items: np.ndarray,
+    fresh: np.ndarray | None = None,
+    explore: np.ndarray | None = None,
+    segment: str | None = None,
+) -> list[Reason]:
+    """A reason per item in `items`, citing only `history` (this user's purchases) or aggregate counts."""
+    items = np.asarray(items, dtype=np.int64)
+    hist = np.unique(np.asarray(history, dtype=np.int64))
+    if segment is None and user_index is not None and 0 <= user_index < len(ctx.segments):
+        segment = ctx.segments[user_index] or None
+    co = _co_counts(ctx, hist, items)  # (len(hist), len(items)) users who bought both
+    sim = _similarities(ctx, hist, items)  # (len(hist), len(items)) cosine, or None
+    seg_rank = ctx.segment_counts_rank(segment) if segment else None
+    reasons = []
+    for pos, item in enumerate(items):
+        reasons.append(
+            _one(ctx, item, pos, hist, co, sim, seg_rank, segment,
+                 bool(fresh is not None and fresh[item] > 0), bool(explore is not None and explore[pos]))
+        )
+    return reasons
+
+
+def _co_counts(ctx: ReasonContext, hist: np.ndarray, items: np.ndarray) -> np.ndarray:
+    if len(hist) == 0 or len(items) == 0:
+        return np.zeros((len(hist), len(items)))
+    a = ctx.purchases[:, hist]
+    b = ctx.purchases[:, items]
+    return np.asarray((a.T @ b).todense())
+
+
+def _similarities(ctx: ReasonContext, hist: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+    if ctx.vectors is None or len(hist) == 0 or len(items) == 0:
+        return None
+    return ctx.vectors[hist] @ ctx.vectors[items].T
+
+
+def _one(ctx, item, pos, hist, co, sim, seg_rank, segment, is_fresh, is_explore) -> Reason:
+    best_sim = None
+    if sim is not None:
+        j = int(np.argmax(sim[:, pos]))
+        if sim[j, pos] >= SIMILAR_MIN_COSINE and hist[j] != item:
+            best_sim = int(hist[j])
+    if is_fresh:
+        if best_sim is not None:
+            return Reason("new", f"new arrival like {ctx.titles[best_sim]}", (best_sim,))
+        return Reason("new", "new arrival")
+    if len(hist):
+        column = co[:, pos].copy()
+        if np.any(hist == item):  # a repeat buy: the user is in every count and is not evidence for itself
+            column = np.maximum(column - 1, 0)
+            column[hist == item] = 0
+        if column.max() > 0:
+            top = [int(j) for j in np.lexsort((hist, -column)) if column[j] > 0][:2]
+            names = " and ".join(ctx.titles[hist[j]] for j in top)
+            n_buyers = int(column[top[0]])
+            return Reason(
+                "copurchase",
+                f"you bought {names} — {n_buyers} customer{'s' if n_buyers != 1 else ''} who did also bought this",
+                tuple(int(hist[j]) for j in top),
+            )
+        if best_sim is not None:
+            return Reason("similar", f"similar to {ctx.titles[best_sim]} you bought", (best_sim,))
+    if is_explore:
+        return Reason("explore", "something new for you: outside your usual categories")
+    if seg_rank is not None and seg_rank[item] < SEGMENT_TOP_N:
+        return Reason("segment", f"popular with {segment} (#{int(seg_rank[item]) + 1} there)")
+    rank = int(ctx.global_rank()[item])
+    if ctx.counts[item] > 0:
+        return Reason("popular", f"best seller #{rank + 1} in the shop")
+    return Reason("popular", "recommended by the model (no purchases yet)")

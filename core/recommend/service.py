@@ -1,0 +1,370 @@
+"""`RecommendationService`: everything the preview needs, built once per (store data version, model version).
+
+It holds the purchase data (core.data.from_store), the model, the item text vectors (computed lazily, cached
+on disk by core.text_encoder) and the reason context; `preview`, `search` and the batch export all go
+through `model_scores`, which maps store items onto the model's own item index space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from core.data import InteractionData
+from core.models.base import Recommender
+from core.recommend.cold_start import cold_scores, fit_segment_popularity, profile_segment
+from core.recommend.reasons import Reason, ReasonContext, explain
+from core.recommend.rerank import ItemFilter, ListQuality, RerankOptions, freshness_weights, list_quality, rerank
+from core.recommend.search import ParsedQuery, catalogue_vocabulary, parse_query, rank_matches
+from core.schema import activity_bucket
+
+
+@dataclass(frozen=True)
+class PreviewOptions:
+    """The preview's controls (see the page for what each means to a marketer)."""
+
+    k: int = 10
+    exclude_seen: bool = True
+    filter: ItemFilter = field(default_factory=ItemFilter)
+    diversity: float = 0.0
+    freshness: float = 0.0
+    fresh_days: float = 30.0
+    exploration: float = 0.0
+
+    def rerank_options(self) -> RerankOptions:
+        return RerankOptions(k=self.k, diversity=self.diversity, freshness=self.freshness,
+                             fresh_days=self.fresh_days, exploration=self.exploration)
+
+
+@dataclass
+class Recommendation:
+    rank: int
+    item_index: int
+    item_id: str
+    title: str
+    category: str | None
+    price: float | None
+    score: float
+    reason: str
+    reason_kind: str
+    is_new: bool = False
+    explore: bool = False
+    evidence: tuple[int, ...] = ()
+
+
+@dataclass
+class Preview:
+    """The shown list, what re-ranking changed, and what the list is based on."""
+
+    user_index: int | None
+    items: list[Recommendation]
+    plain: list[int]  # item indices of the plain model ranking (before re-ranking)
+    before: ListQuality
+    after: ListQuality
+    cold: bool
+    based_on: str
+    notes: list[str] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        return recommendations_frame(self.items)
+
+
+@dataclass
+class SearchResult:
+    parsed: ParsedQuery
+    items: list[Recommendation]
+    similarity: list[float]
+
+
+def recommendations_frame(items: list[Recommendation]) -> pd.DataFrame:
+    cols = ["rank", "item_id", "title", "category", "price", "score", "reason", "is_new", "explore"]
+    return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in items], columns=cols)
+
+
+class RecommendationService:
+    """Built once per (data version, model version); cheap per call (one user's scores + a small pool)."""
+
+    def __init__(
+        self,
+        data: InteractionData,
+        model: Recommender,
+        model_id: int | None = None,
+        model_label: str | None = None,
+        vectors: np.ndarray | None = None,
+    ):
+        if data.n_items == 0:
+            raise ValueError("the store has no items: upload a catalogue or build the demo shop first")
+        self.data = data
+        self.model = model
+        self.model_id = model_id
+        self.model_label = model_label or getattr(model, "kind", "model")
+        if vectors is not None:
+            if vectors.shape[0] != data.n_items:
+                raise ValueError(f"vectors has {vectors.shape[0]} rows for {data.n_items} items")
+            self.__dict__["vectors"] = vectors
+        keys = np.asarray(model.item_keys_).astype(str)
+        store_keys = np.asarray(data.item_keys).astype(str)
+        self._same_keys = len(keys) == len(store_keys) and bool(np.all(keys == store_keys))
+        self._to_model = pd.Index(keys).get_indexer(store_keys)
+        self._known = np.flatnonzero(self._to_model >= 0)
+        self.item_index = pd.Series(np.arange(data.n_items), index=store_keys)
+        self.user_index = pd.Series(np.arange(data.n_users), index=np.asarray(data.user_keys).astype(str))
+
+    # ---- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_store(cls, session, model_ref: int | str | None = None) -> RecommendationService:
+        """The store's data and the active model (or `model_ref`: a registered model's id or name)."""
+        from core.data import from_store
+        from db.registry import active_model, find_model, load_version
+
+        row = find_model(session, model_ref) if model_ref is not None else active_model(session)
+        if row is None:
+            raise LookupError(
+                f"no registered model {model_ref!r}" if model_ref is not None
+                else "no active model: train one on the Training page (or `python -m core train`) and activate it"
+            )
+        data = from_store(session)
+        return cls(data, load_version(row), model_id=row.id, model_label=f"{row.name} v{row.version}")
+
+    # ---- lazily computed, then kept ------------------------------------------------------------
+    @cached_property
+    def vectors(self) -> np.ndarray | None:
+        """(n_items, 384) unit text vectors, or None when the catalogue has no text at all."""
+        if not self.data.has_text():
+            return None
+        from core.text_encoder import encode_cached
+
+        return encode_cached(self.data.item_texts())
+
+    @cached_property
+    def reasons(self) -> ReasonContext:
+        return ReasonContext.build(self.data, self.vectors)
+
+    @cached_property
+    def segpop(self):
+        return fit_segment_popularity(self.data)
+
+    @cached_property
+    def vocabulary(self) -> set[str]:
+        return catalogue_vocabulary(self.data.item_texts())
+
+    @cached_property
+    def categories(self) -> np.ndarray:
+        if "category" not in self.data.items:
+            return np.full(self.data.n_items, None, dtype=object)
+        return np.asarray([c if isinstance(c, str) else None for c in self.data.items["category"]], dtype=object)
+
+    @cached_property
+    def now(self) -> pd.Timestamp | None:
+        """The shop's "today": its latest event or listing (the demo and uploads are historical data)."""
+        stamps = []
+        if self.data.times is not None:
+            last = [int(t.max()) for t in self.data.times if len(t)]
+            if last:
+                stamps.append(pd.Timestamp(max(last), unit="s"))
+        if "listed_at" in self.data.items:
+            listed = pd.to_datetime(self.data.items["listed_at"], errors="coerce").max()
+            if pd.notna(listed):
+                stamps.append(listed)
+        return max(stamps) if stamps else None
+
+    def fresh(self, fresh_days: float = 30.0) -> np.ndarray:
+        if "listed_at" not in self.data.items:
+            return np.zeros(self.data.n_items, dtype=np.float32)
+        return freshness_weights(self.data.items["listed_at"], self.now, fresh_days)
+
+    # ---- users ------------------------------------------------------------------------------------
+    def find_user(self, user_id: str) -> int:
+        """User index of an external customer id; KeyError naming the id when unknown."""
+        key = str(user_id).strip()
+        if key not in self.user_index.index:
+            raise KeyError(f"no customer with id {key!r} in the store")
+        return int(self.user_index[key])
+
+    def history(self, user_index: int) -> np.ndarray:
+        self._check_user(user_index)
+        return self.data.sequences[user_index]
+
+    def _check_user(self, user_index: int) -> None:
+        if not 0 <= int(user_index) < self.data.n_users:
+            raise IndexError(f"user index {user_index} is outside 0..{self.data.n_users - 1}")
+
+    @cached_property
+    def users_frame(self) -> pd.DataFrame:
+        """One row per user: id, profile, purchases, activity bucket (for pickers and batch segments)."""
+        users = self.data.users
+        n = self.data.n_users
+        n_purchases = np.fromiter((len(s) for s in self.data.sequences), dtype=np.int64, count=n)
+        frame = pd.DataFrame({
+            "user_index": np.arange(n),
+            "user_id": np.asarray(self.data.user_keys).astype(str),
+            "region": users["region"].to_numpy() if "region" in users else None,
+            "age_band": users["age_band"].to_numpy() if "age_band" in users else None,
+            "gender": users["gender"].to_numpy() if "gender" in users else None,
+            "purchases": n_purchases,
+        })
+        frame["activity"] = [activity_bucket(int(p)) for p in n_purchases]
+        return frame
+
+    def select_users(
+        self,
+        region: str | None = None,
+        age_band: str | None = None,
+        activity: str | None = None,
+        id_contains: str | None = None,
+    ) -> np.ndarray:
+        """User indices matching every given condition (None = any); activity '0' = no purchases yet."""
+        f = self.users_frame
+        keep = np.ones(len(f), dtype=bool)
+        if region:
+            keep &= (f["region"] == region).to_numpy()
+        if age_band:
+            keep &= (f["age_band"] == age_band).to_numpy()
+        if activity:
+            keep &= (f["activity"] == activity).to_numpy()
+        if id_contains:
+            keep &= f["user_id"].str.contains(str(id_contains).strip(), case=False, regex=False).to_numpy()
+        return np.flatnonzero(keep)
+
+    def user_categories(self, history: np.ndarray) -> set[str]:
+        return {c for c in self.categories[np.asarray(history, dtype=np.int64)] if c}
+
+    # ---- scoring ------------------------------------------------------------------------------------
+    def model_scores(self, histories: list[np.ndarray], users: np.ndarray | None = None) -> np.ndarray:
+        """(n, n_store_items) float32 model scores; store items the model never saw are -inf."""
+        if self._same_keys:
+            return np.asarray(self.model.score(histories, users), dtype=np.float32)
+        mapped = []
+        for h in histories:
+            m = self._to_model[np.asarray(h, dtype=np.int64)]
+            mapped.append(m[m >= 0])
+        raw = np.asarray(self.model.score(mapped, users), dtype=np.float32)
+        out = np.full((len(histories), self.data.n_items), -np.inf, dtype=np.float32)
+        out[:, self._known] = raw[:, self._to_model[self._known]]
+        return out
+
+    def user_scores(self, user_index: int | None, interests: str | None = None) -> tuple[np.ndarray, bool, str]:
+        """One user's scores over store items, whether they are cold-start scores, and what they are based on."""
+        hist = self.history(user_index) if user_index is not None else np.zeros(0, dtype=np.int64)
+        if len(hist):
+            scores = self.model_scores([hist], np.asarray([user_index]))[0].copy()
+            return scores, False, f"model {self.model_label} on {len(hist)} purchase{'s' if len(hist) != 1 else ''}"
+        cold = cold_scores(self.data, self.segpop, user_index, self.vectors if interests else None, interests)
+        parts = [f"popular with {cold.segment}" if cold.segment else "popular in the whole shop (no usable profile)"]
+        if interests and interests.strip():
+            parts.insert(0, f"typed interests “{interests.strip()}”")
+        return cold.scores.copy(), True, "no purchases yet: " + " + ".join(parts)
+
+    def allowed(self, flt: ItemFilter, history: np.ndarray | None = None) -> np.ndarray:
+        mask = flt.mask(self.data.items, self.data.n_items)
+        if history is not None and len(history):
+            mask[np.asarray(history, dtype=np.int64)] = False
+        return mask
+
+    # ---- the preview ------------------------------------------------------------------------------
+    def preview(
+        self, user_index: int | None, options: PreviewOptions | None = None, interests: str | None = None
+    ) -> Preview:
+        """Top-K for one user (None = an anonymous visitor) with reasons, before/after diversity and novelty."""
+        options = options or PreviewOptions()
+        hist = self.history(user_index) if user_index is not None else np.zeros(0, dtype=np.int64)
+        scores, cold, based_on = self.user_scores(user_index, interests)
+        allowed = self.allowed(options.filter, hist if options.exclude_seen else None)
+        scores[~allowed] = -np.inf
+        fresh = self.fresh(options.fresh_days)
+        ranked = rerank(scores, options.rerank_options(), self.vectors, fresh, self.categories,
+                        self.user_categories(hist))
+        segment = profile_segment(self.data, user_index) if user_index is not None else None
+        reasons = explain(self.reasons, user_index, hist, ranked.items, fresh, ranked.explore, segment)
+        if cold and interests and interests.strip():
+            reasons = self._interest_reasons(ranked.items, reasons, interests.strip(), fresh)
+        items = self._recommendations(ranked.items, scores, reasons, fresh, ranked.explore)
+        notes = []
+        if len(items) < options.k:
+            notes.append(f"only {len(items)} items pass the filters")
+        counts = self.reasons.counts
+        return Preview(
+            user_index=user_index,
+            items=items,
+            plain=[int(i) for i in ranked.plain],
+            before=list_quality(ranked.plain, self.vectors, counts, self.categories),
+            after=list_quality(ranked.items, self.vectors, counts, self.categories),
+            cold=cold,
+            based_on=based_on,
+            notes=notes,
+        )
+
+    def _interest_reasons(self, items, reasons: list[Reason], interests: str, fresh) -> list[Reason]:
+        label = interests if len(interests) <= 40 else interests[:39] + "…"
+        out = []
+        for item, reason in zip(items, reasons):
+            if reason.kind == "segment":
+                out.append(Reason("segment", f"{reason.text}; fits “{label}”"))
+            else:
+                prefix = "new arrival matching" if fresh[item] > 0 else "matches"
+                out.append(Reason("interest", f"{prefix} your interests “{label}”"))
+        return out
+
+    @cached_property
+    def prices(self) -> np.ndarray:
+        if "price" not in self.data.items:
+            return np.full(self.data.n_items, np.nan)
+        return pd.to_numeric(self.data.items["price"], errors="coerce").to_numpy(dtype=np.float64)
+
+    def _recommendations(self, items, scores, reasons, fresh, explore) -> list[Recommendation]:
+        out = []
+        for rank, (item, reason) in enumerate(zip(items, reasons), start=1):
+            item = int(item)
+            price = self.prices[item]
+            out.append(Recommendation(
+                rank=rank,
+                item_index=item,
+                item_id=str(self.data.item_keys[item]),
+                title=self.reasons.titles[item],
+                category=self.categories[item],
+                price=float(price) if np.isfinite(price) else None,
+                score=float(scores[item]),
+                reason=reason.text,
+                reason_kind=reason.kind,
+                is_new=bool(fresh[item] > 0),
+                explore=bool(explore[rank - 1]) if len(explore) else False,
+                evidence=reason.evidence,
+            ))
+        return out
+
+    # ---- semantic search ----------------------------------------------------------------------------
+    def search(
+        self, query: str, user_index: int | None = None, k: int = 10, flt: ItemFilter | None = None,
+        personal_weight: float = 0.4,
+    ) -> SearchResult:
+        """Items matching a shopper's question, re-ranked by this user's s(u, i); see core.recommend.search."""
+        vectors = self.vectors
+        if vectors is None:
+            raise ValueError("semantic search needs item titles or descriptions; this catalogue has no text")
+        parsed = parse_query(query, self.vocabulary)
+        from core.text_encoder import encode
+
+        similarity = vectors @ encode([parsed.text])[0]
+        bounds = ItemFilter(min_price=parsed.min_price, max_price=parsed.max_price)
+        allowed = self.allowed(flt or ItemFilter()) & bounds.mask(self.data.items, self.data.n_items)
+        allowed &= np.any(vectors != 0, axis=1)
+        user_scores = None
+        hist = np.zeros(0, dtype=np.int64)
+        if user_index is not None:
+            user_scores, _, _ = self.user_scores(user_index)
+            hist = self.history(user_index)
+        items, _ = rank_matches(similarity, user_scores, allowed, k, personal_weight=personal_weight)
+        label = parsed.text if len(parsed.text) <= 40 else parsed.text[:39] + "…"
+        base = explain(self.reasons, user_index, hist, items, None, None) if len(hist) else None
+        reasons = []
+        for n, item in enumerate(items):
+            text = f"matches “{label}” (text similarity {similarity[item]:.2f})"
+            if base is not None and base[n].kind in ("copurchase", "similar"):
+                text += f"; {base[n].text}"
+            reasons.append(Reason("search", text, base[n].evidence if base is not None else ()))
+        scores = user_scores if user_scores is not None else similarity
+        recs = self._recommendations(items, scores, reasons, self.fresh(), np.zeros(len(items), dtype=bool))
+        return SearchResult(parsed=parsed, items=recs, similarity=[float(similarity[i]) for i in items])
