@@ -1,0 +1,193 @@
+"""The demo shop: a realistic, seeded synthetic store so the dashboard is never blank on first start.
+
+`build_demo` writes the generated users, items and events (through db.shop_write.ShopWriter), the past
+randomised coupon campaign (an Experiment with its Exposures), and fits and registers the baseline
+models, activating the best one, all inside the caller's transaction. `write_demo_csvs` exports the
+same shop as three CSVs in a shop's own column names, to exercise the upload path.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from core.demo.simulate import DemoShop, generate_shop
+
+DEMO_EXPERIMENT_NAME = "Demo: spring coupon campaign"
+DEFAULT_SEED = 7
+DEFAULT_USERS = 3000
+DEFAULT_ITEMS = 1500
+# The shop's own words for actions in the exported CSV (the upload maps them back).
+EXPORT_ACTION_WORDS = {"view": "view", "favorite": "add_to_wishlist", "cart": "add_to_cart", "purchase": "purchase"}
+
+
+@dataclass
+class DemoSummary:
+    """What build_demo wrote; printed by `python -m core demo --json`."""
+
+    dataset_id: int
+    seed: int
+    users: int
+    items: int
+    events: int
+    purchases: int
+    cold_users: int  # profiles without any behaviour
+    new_items: int  # listed in the last 21 days
+    experiment_id: int
+    exposures: int
+    models: list[dict[str, Any]] = field(default_factory=list)  # name, id, ndcg@10
+    active_model: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_demo(
+    session: Session,
+    seed: int = DEFAULT_SEED,
+    n_users: int = DEFAULT_USERS,
+    n_items: int = DEFAULT_ITEMS,
+    fit_models: bool = True,
+) -> DemoSummary:
+    """Generate the demo shop into the store (the caller's transaction commits it)."""
+    from db.engine import get_meta, set_meta
+    from db.models import Experiment, Exposure
+    from db.shop_write import ShopWriter, new_dataset
+
+    if get_meta(session, "demo") == "1":
+        raise ValueError("this store already holds the demo shop; use a new store (--db) to build another one")
+    t0 = time.perf_counter()
+    shop = generate_shop(seed=seed, n_users=n_users, n_items=n_items)
+    ds = new_dataset(session, "demo", "demo shop", mapping={"seed": seed, "n_users": n_users, "n_items": n_items})
+    writer = ShopWriter(session, ds, unknown="drop")
+    writer.upsert_users(shop.users[["user_id", "age", "gender", "region", "signup_date", "attributes"]])
+    items = shop.items[["item_id", "title", "description", "category", "price", "brand", "listed_at"]].copy()
+    items["attributes"] = [{"product_type": n} for n in shop.items["_noun"]]
+    writer.upsert_items(items)
+    events = shop.events.assign(raw_action=shop.events["action"])
+    result = writer.add_events(events)
+    if result.dropped_unknown_user or result.dropped_unknown_item:
+        raise RuntimeError("demo generator produced events for unknown users/items (a bug in core.demo)")
+    purchases = int((shop.events["action"] == "purchase").sum())
+    cutoff = pd.Timestamp(shop.items["listed_at"].max()) - pd.Timedelta(days=21)
+    new_items = int((shop.items["listed_at"] > cutoff).sum())
+    ds.rows_read = ds.rows_kept = len(shop.events)
+    ds.report = {
+        "source": "demo generator",
+        "seed": seed,
+        "users": len(shop.users),
+        "items": len(shop.items),
+        "events": len(shop.events),
+        "purchases": purchases,
+        "dropped": {},
+    }
+
+    exp = Experiment(name=DEMO_EXPERIMENT_NAME, source="demo", control="control", config=shop.campaign, report={})
+    session.add(exp)
+    session.flush()
+    rows = [
+        {
+            "experiment_id": exp.id,
+            "user_key": r.user_id,
+            "user_id": writer.user_ids[r.user_id],
+            "variant": r.variant,
+            "exposed_at": r.exposed_at.to_pydatetime(),
+            "converted": int(r.converted),
+            "revenue": float(r.revenue),
+            "pre_metric": float(r.pre_metric),
+        }
+        for r in shop.exposures.itertuples(index=False)
+    ]
+    if rows:
+        session.execute(insert(Exposure), rows)
+    set_meta(session, "demo", "1")
+    session.flush()
+
+    summary = DemoSummary(
+        dataset_id=ds.id,
+        seed=seed,
+        users=len(shop.users),
+        items=len(shop.items),
+        events=len(shop.events),
+        purchases=purchases,
+        cold_users=int(shop.users["_cold"].sum()),
+        new_items=new_items,
+        experiment_id=exp.id,
+        exposures=len(rows),
+    )
+    if fit_models:
+        from core.demo.baselines import fit_and_register
+
+        summary.models, summary.active_model = fit_and_register(session, ds.id)
+    summary.seconds = round(time.perf_counter() - t0, 2)
+    return summary
+
+
+def load_demo_if_empty(session: Session) -> bool:
+    """First start: build the default demo shop when the store holds no shop data. True when it did."""
+    from db.shop_read import is_empty
+
+    if not is_empty(session):
+        return False
+    build_demo(session)
+    return True
+
+
+def write_demo_csvs(
+    folder: str | Path, seed: int = DEFAULT_SEED, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT_ITEMS
+) -> dict[str, Path]:
+    """The demo shop as a shop would export it: events.csv, items.csv, users.csv in the shop's own column names."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shop: DemoShop = generate_shop(seed=seed, n_users=n_users, n_items=n_items)
+    ev = shop.events
+    events = pd.DataFrame(
+        {
+            "customer_id": ev["user_id"],
+            "product_id": ev["item_id"],
+            "event_type": ev["action"].map(EXPORT_ACTION_WORDS),
+            "event_time": ev["ts"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "qty": ev["quantity"],
+            "unit_price": ev["price"],
+            "session_id": ev["session"],
+        }
+    )
+    it = shop.items
+    items = pd.DataFrame(
+        {
+            "product_id": it["item_id"],
+            "product_name": it["title"],
+            "description": it["description"],
+            "category": it["category"],
+            "unit_price": it["price"],
+            "brand": it["brand"],
+            "listed_date": it["listed_at"].dt.strftime("%Y-%m-%d"),
+        }
+    )
+    us = shop.users
+    users = pd.DataFrame(
+        {
+            "customer_id": us["user_id"],
+            "age": us["age"],
+            "gender": us["gender"],
+            "city": us["region"],
+            "signup_date": us["signup_date"].dt.strftime("%Y-%m-%d"),
+            "member_tier": [a["member_tier"] for a in us["attributes"]],
+        }
+    )
+    paths = {"events": folder / "events.csv", "items": folder / "items.csv", "users": folder / "users.csv"}
+    events.to_csv(paths["events"], index=False)
+    items.to_csv(paths["items"], index=False)
+    users.to_csv(paths["users"], index=False)
+    return paths
+
+
+__all__ = ["DEMO_EXPERIMENT_NAME", "DemoShop", "DemoSummary", "build_demo", "generate_shop", "load_demo_if_empty",
+           "write_demo_csvs"]
