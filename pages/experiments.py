@@ -1,4 +1,267 @@
+"""A/B tests: analyse an uploaded log or a stored experiment, replay two models offline, plan a test."""
+
+from __future__ import annotations
+
+import io
+
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("experiments")
-st.info("Coming soon.")
+from core.abtest.analysis import (
+    P_COLUMNS,
+    RATE_COLUMNS,
+    Analysis,
+    analyse,
+    cumulative,
+    display_tables,
+    parse_split,
+)
+from core.abtest.hygiene import HygieneChoices, clean
+from core.abtest.log_reader import guess_mapping, read_table, to_exposures
+from core.abtest.planner import plan
+from core.schema import EXPOSURES
+from db.experiments import experiment_sizes, list_experiments, load_exposures, save_experiment
+from pages.common import store_session
+
+NONE = "— none —"
+SPLIT_HELP = "Shares per arm as arm=share, e.g. control=50,treatment=50. Blank: equal split."
+
+
+@st.cache_data(show_spinner="Reading the log…", max_entries=4)
+def _read(content: bytes, name: str):
+    return read_table(io.BytesIO(content), name)
+
+
+def _column_config(frame):
+    cfg = {}
+    for col in frame.columns:
+        if col in RATE_COLUMNS:
+            cfg[col] = st.column_config.NumberColumn(col, format="percent")
+        elif col in P_COLUMNS:
+            cfg[col] = st.column_config.NumberColumn(col, format="%.4f")
+        elif frame[col].dtype.kind == "f":
+            cfg[col] = st.column_config.NumberColumn(col, format="%.4f")
+    return cfg
+
+
+def _table(frame, key: str) -> None:
+    st.dataframe(frame, hide_index=True, column_config=_column_config(frame), key=key)
+
+
+def _lift_chart(series, variant: str, control: str) -> go.Figure:
+    fig = go.Figure()
+    x = list(series["day"]) + list(series["day"])[::-1]
+    band = list(series["rel_ci_high"] * 100) + list(series["rel_ci_low"] * 100)[::-1]
+    fig.add_trace(go.Scatter(x=x, y=band, fill="toself", line={"width": 0}, opacity=0.25, name="95 % interval",
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=series["day"], y=series["rel_lift"] * 100, mode="lines+markers",
+                             name=f"{variant} vs {control}"))
+    fig.add_hline(y=0, line_dash="dot")
+    fig.update_layout(title=f"Cumulative relative lift of {variant} over {control}", yaxis_title="lift (%)",
+                      xaxis_title="day", height=360, margin={"t": 50, "b": 30})
+    return fig
+
+
+def render(result: Analysis, frame, key: str) -> None:
+    """Everything one analysis shows; `frame` is the cleaned exposure frame (for the cumulative plot)."""
+    for note in result.notes:
+        st.caption(note)
+    if result.srm.flagged:
+        st.error(f"Sample-ratio mismatch: chi-square p = {result.srm.p_value:.2g} (< 0.01). The arms' sizes do not "
+                 "match the planned split, so assignment or logging is broken; do not trust the figures below.")
+    st.info(result.verdict)
+    tables = display_tables(result)
+    st.subheader("Per arm")
+    _table(tables["arms"], f"{key}_arms")
+    st.subheader(f"Against {result.control}")
+    st.caption("Lift: Wald 95 % interval; relative lift: log-ratio interval; p-values: two-proportion z-test "
+               "(conversion), Welch's t-test (revenue). Chance to beat control: Beta-Binomial posterior. "
+               "Sequential p-value: always valid (mSPRT), safe to check every day.")
+    _table(tables["comparisons"], f"{key}_comparisons")
+    if "cuped" in tables:
+        st.subheader("CUPED (adjusted for the pre-period metric)")
+        _table(tables["cuped"], f"{key}_cuped")
+    with st.expander(f"Sample-ratio check: chi-square = {result.srm.chi2:.3f}, p = {result.srm.p_value:.4f}",
+                     expanded=result.srm.flagged):
+        _table(tables["srm"], f"{key}_srm")
+    for c in result.comparisons:
+        series = cumulative(frame, result.control, c.variant, alpha=result.alpha)
+        if len(series) >= 2:
+            st.plotly_chart(_lift_chart(series, c.variant, result.control), key=f"{key}_plot_{c.variant}")
+
+
+def _hygiene_choices(has_page: bool, key: str) -> HygieneChoices:
+    cols = st.columns(3)
+    mismatches = "drop"
+    if has_page:
+        mismatches = cols[0].radio("Rows showing another arm's page", ["drop", "keep"], key=f"{key}_mis",
+                                   help="drop: the user did not see their variant; keep: analyse as assigned")
+    multi = cols[1].radio("Users in more than one arm", ["drop", "first"], key=f"{key}_multi",
+                          format_func={"drop": "drop them", "first": "keep first exposure"}.get)
+    dups = cols[2].radio("Repeated exposures in one arm", ["first", "drop"], key=f"{key}_dup",
+                         format_func={"drop": "drop those users", "first": "keep first exposure"}.get)
+    return HygieneChoices(mismatches=mismatches, multi_arm=multi, duplicates=dups)
+
+
+
+def _analyse_section() -> None:
+    with store_session() as session:
+        stored = list_experiments(session)
+        sizes = experiment_sizes(session)
+    options = ["Upload a log", "A stored experiment"]
+    source = st.radio("Experiment", options, index=1 if stored else 0, horizontal=True, key="source")
+    frame, name, mapping, exp_id, control_hint = None, "", {}, None, None
+    if source == "Upload a log":
+        upload = st.file_uploader("Exposure log (CSV, .csv.gz, or a .zip holding one CSV)",
+                                  type=["csv", "gz", "zip", "txt", "tsv"], key="log")
+        if upload is None:
+            st.caption(f"Columns: {', '.join(EXPOSURES.required)} (required); {', '.join(EXPOSURES.optional)}.")
+            return
+        try:
+            table = _read(upload.getvalue(), upload.name)
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        name = upload.name
+        guessed = guess_mapping(list(table.columns))
+        st.caption("Column mapping (guessed; correct it if needed)")
+        choices = [NONE, *map(str, table.columns)]
+        cols = st.columns(len(EXPOSURES.columns))
+        for col, canon in zip(cols, EXPOSURES.columns):
+            picked = col.selectbox(canon + (" *" if canon in EXPOSURES.required else ""), choices,
+                                   index=choices.index(guessed[canon]) if canon in guessed else 0, key=f"map_{canon}")
+            if picked != NONE:
+                mapping[canon] = picked
+        try:
+            frame = to_exposures(table, mapping)
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+    else:
+        if not stored:
+            st.info("No stored experiment yet: upload a log, or save a replay.")
+            return
+        labels = {e.id: f"#{e.id} {e.name} ({e.source}, {sizes.get(e.id, 0):,} users)" for e in stored}
+        exp_id = st.selectbox("Stored experiment", list(labels), format_func=labels.get, key="experiment")
+        exp = next(e for e in stored if e.id == exp_id)
+        control_hint, name = exp.control, exp.name
+        with store_session() as session:
+            frame = load_exposures(session, exp_id)
+
+    st.subheader("Data hygiene")
+    choices = _hygiene_choices("page" in frame, "hyg")
+    try:
+        cleaned, report = clean(frame, choices)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    st.markdown("\n".join(f"- {line}" for line in report.lines()))
+
+    arms = sorted(cleaned["variant"].astype(str).unique().tolist())
+    if len(arms) < 2:
+        st.error(f"An A/B test needs at least two arms; after cleaning the log has {arms}.")
+        return
+    default = control_hint if control_hint in arms else next((a for a in arms if a.lower() == "control"), arms[0])
+    c1, c2, c3 = st.columns([1, 2, 1])
+    control = c1.selectbox("Control arm", arms, index=arms.index(default), key="control")
+    split_text = c2.text_input("Planned split", "", help=SPLIT_HELP, key="split")
+    mde = c3.number_input("Lift to plan for (%)", 0.1, 100.0, 2.0, 0.5, key="mde") / 100
+    try:
+        result = analyse(cleaned, control=control, planned_split=parse_split(split_text), mde=mde)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    st.session_state["last_baseline"] = result.arms[0].rate
+    render(result, cleaned, "main")
+
+    if source == "Upload a log":
+        with st.form("save_form"):
+            exp_name = st.text_input("Save this cleaned log as experiment", name, key="save_name")
+            if st.form_submit_button("Save experiment"):
+                with store_session() as session:
+                    exp = save_experiment(session, exp_name or name, cleaned, source="upload", control=control,
+                                          config={"mapping": mapping, "choices": report.choices},
+                                          report=report.to_dict())
+                st.success(f"Saved as experiment #{exp.id}.")
+
+
+def _replay_section() -> None:
+    from core.abtest.replay import replay
+    from core.data import from_store
+    from db.registry import list_models, load_version
+
+    st.warning("Simulation: users with a held-out next purchase are split at random between two models; a user "
+               "'converts' when that purchase is in the top-K their arm's model shows. Real users react to what they "
+               "see, so treat this as a preview, not a live result.")
+    with store_session() as session:
+        models = list_models(session)
+    if len(models) < 2:
+        st.info("Train at least two models (Training page) to replay them against each other.")
+        return
+    labels = {m.id: f"#{m.id} {m.name} v{m.version} ({m.kind})" for m in models}
+    ids = list(labels)
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("Arm A (control)", ids, index=min(1, len(ids) - 1), format_func=labels.get, key="replay_a")
+    b = c2.selectbox("Arm B", ids, index=0, format_func=labels.get, key="replay_b")
+    c3, c4, c5, c6 = st.columns(4)
+    k = c3.number_input("Top-K shown", 1, 100, 10, key="replay_k")
+    share = c4.slider("Share of users in B", 0.1, 0.9, 0.5, 0.05, key="replay_share")
+    seed = c5.number_input("Random seed", 0, 10**6, 0, key="replay_seed")
+    refit = c6.checkbox("Retrain on the training part", True, key="replay_refit",
+                        help="Honest (the models never saw the held-out purchases); slow for the language model.")
+    if st.button("Run simulation", disabled=a == b, key="replay_run"):
+        with st.spinner("Replaying…"), store_session() as session:
+            rows = {m.id: m for m in models}
+            data = from_store(session)
+            res = replay(data, load_version(rows[a]), load_version(rows[b]),
+                         names=(f"A: {rows[a].name} v{rows[a].version}", f"B: {rows[b].name} v{rows[b].version}"),
+                         k=int(k), share_b=float(share), seed=int(seed), refit=refit)
+        st.session_state["replay"] = res
+    res = st.session_state.get("replay")
+    if res is not None:
+        render(res.analysis, res.exposures, "replay")
+        if st.button("Save this simulation as an experiment", key="replay_save"):
+            with store_session() as session:
+                exp = save_experiment(session, f"replay {' vs '.join(res.arms)} top-{res.k}", res.exposures,
+                                      source="replay", control=res.analysis.control,
+                                      config={"k": res.k, "refit": res.refit, "models": res.arms})
+            st.success(f"Saved as experiment #{exp.id}.")
+
+
+def _planner_section() -> None:
+    st.caption("How many users a conversion test needs (two-sided z-test, statsmodels power), and for how long.")
+    base_default = float(st.session_state.get("last_baseline") or 0.1) * 100
+    c1, c2, c3 = st.columns(3)
+    baseline = c1.number_input("Baseline conversion (%)", 0.01, 99.0, round(base_default, 2), key="plan_base") / 100
+    mde = c2.number_input("Minimum detectable effect (%)", 0.1, 500.0, 2.0, key="plan_mde") / 100
+    relative = c3.radio("Effect is", ["relative", "absolute (points)"], horizontal=True, key="plan_rel") == "relative"
+    c4, c5, c6, c7 = st.columns(4)
+    power = c4.number_input("Power", 0.5, 0.99, 0.8, 0.05, key="plan_power")
+    alpha = c5.number_input("Alpha", 0.001, 0.2, 0.05, 0.01, format="%.3f", key="plan_alpha")
+    traffic = c6.number_input("Daily users entering the test", 1, 10**8, 1000, key="plan_traffic")
+    arms = c7.number_input("Arms (incl. control)", 2, 10, 2, key="plan_arms")
+    try:
+        p = plan(baseline, mde, relative=relative, power=power, alpha=alpha, daily_traffic=traffic, n_arms=int(arms))
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    st.dataframe(
+        {"users per arm": [p.n_per_arm], "users in total": [p.n_total], "days": [p.days],
+         "baseline": [p.baseline], "target rate": [p.target]},
+        hide_index=True, key="plan_table",
+        column_config={"baseline": st.column_config.NumberColumn(format="percent"),
+                       "target rate": st.column_config.NumberColumn(format="percent")},
+    )
+    st.markdown(f"**{p.n_per_arm:,} users per arm** ({p.n_total:,} in total): about **{p.days} days** at "
+                f"{int(traffic):,} users a day to detect {p.baseline * 100:.2f} % → {p.target * 100:.2f} %.")
+
+
+st.title("A/B tests")
+st.caption("Read an experiment's results correctly: hygiene first, then lift with intervals, p-values and a verdict.")
+tab_analyse, tab_replay, tab_plan = st.tabs(["Analyse a test", "Offline replay (simulation)", "Plan a test"])
+with tab_analyse:
+    _analyse_section()
+with tab_replay:
+    _replay_section()
+with tab_plan:
+    _planner_section()

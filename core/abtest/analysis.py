@@ -280,7 +280,7 @@ def analyse(
         raise ValueError(f"'converted' must be 0 or 1; row(s) {list(df.index[bad][:5])} are not")
     df = df.copy()
     df["variant"] = df["variant"].astype(str)
-    has_revenue = "revenue" in df and df["revenue"].notna().any()
+    has_revenue = "revenue" in df and bool(df["revenue"].fillna(0.0).ne(0.0).any())
     df["revenue"] = df["revenue"].fillna(0.0).astype(float) if has_revenue else 0.0
     has_pre = "pre_metric" in df and df["pre_metric"].notna().any()
 
@@ -384,3 +384,83 @@ def verdict(result: Analysis, mde: float = DEFAULT_MDE, power: float = 0.8) -> s
             text += "."
         lines.append(text)
     return "\n".join(lines)
+
+
+# ---- what the page and the CLI show ---------------------------------------------------------------------------
+RATE_COLUMNS = ("conversion rate", "lift (points)", "lift low", "lift high", "relative lift", "relative low",
+                "relative high", "chance to beat control", "variance removed", "planned share")
+P_COLUMNS = ("p-value (z-test)", "p-value (Holm)", "p-value (Welch)", "revenue p (Holm)", "sequential p-value",
+             "p-value")
+
+
+def display_tables(result: Analysis) -> dict[str, pd.DataFrame]:
+    """Unrounded figures under readable headers: 'arms', 'comparisons', 'srm' and, with a pre-period metric, 'cuped'."""
+    multi = len(result.comparisons) > 1
+    arms = pd.DataFrame(
+        {
+            "arm": [a.variant for a in result.arms],
+            "users": [a.users for a in result.arms],
+            "conversions": [a.conversions for a in result.arms],
+            "conversion rate": [a.rate for a in result.arms],
+        }
+    )
+    if result.has_revenue:
+        arms["revenue per user"] = [a.revenue_per_user for a in result.arms]
+    rows = []
+    for c in result.comparisons:
+        row = {
+            "arm": c.variant,
+            "lift (points)": c.abs_lift, "lift low": c.abs_ci[0], "lift high": c.abs_ci[1],
+            "relative lift": c.rel_lift, "relative low": c.rel_ci[0], "relative high": c.rel_ci[1],
+            "z": c.z, "p-value (z-test)": c.p_conversion,
+        }
+        if multi:
+            row["p-value (Holm)"] = c.p_conversion_holm
+        if result.has_revenue:
+            row.update({"revenue/user diff": c.revenue_diff, "revenue diff low": c.revenue_ci[0],
+                        "revenue diff high": c.revenue_ci[1], "p-value (Welch)": c.p_revenue})
+            if multi:
+                row["revenue p (Holm)"] = c.p_revenue_holm
+        row.update({"chance to beat control": c.chance_to_beat, "sequential p-value": c.sequential_p})
+        rows.append(row)
+    total = sum(result.srm.observed.values())
+    srm = pd.DataFrame(
+        {
+            "arm": list(result.srm.observed),
+            "users": list(result.srm.observed.values()),
+            "expected users": list(result.srm.expected.values()),
+            "planned share": [e / total if total else float("nan") for e in result.srm.expected.values()],
+        }
+    )
+    out = {"arms": arms, "comparisons": pd.DataFrame(rows), "srm": srm}
+    cuped = [c for c in result.comparisons if c.cuped is not None]
+    if cuped:
+        out["cuped"] = pd.DataFrame(
+            {
+                "arm": [c.variant for c in cuped],
+                "metric": [c.cuped.metric for c in cuped],
+                "raw difference": [c.cuped.raw_diff for c in cuped],
+                "CUPED difference": [c.cuped.diff for c in cuped],
+                "low": [c.cuped.ci_low for c in cuped],
+                "high": [c.cuped.ci_high for c in cuped],
+                "p-value": [c.cuped.p_value for c in cuped],
+                "variance removed": [c.cuped.variance_reduction for c in cuped],
+            }
+        )
+    return out
+
+
+def parse_split(text: str) -> dict[str, float] | None:
+    """'control=50,treatment=50' -> {'control': 50.0, 'treatment': 50.0}; blank -> None (equal split)."""
+    if not text or not text.strip():
+        return None
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, share = part.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(share)
+        except ValueError:
+            raise ValueError(f"planned split entry {part!r} is not arm=share (e.g. control=50)") from None
+    return out
