@@ -49,6 +49,14 @@ class Split:
     valid: EvalSet
     test: EvalSet
     protocol: str  # "loo" | "temporal"
+    # Train plus the validation period (LOO: seq[:-1]; temporal: everything before the cutoff). Tune on
+    # `valid` with models fitted on `train`, then refit on this for the test figures, as S3-Rec-style
+    # papers do; it never contains a test target.
+    train_full: InteractionData | None = None
+
+    def test_fit_data(self) -> InteractionData:
+        """What a model is fitted on before it is scored on `test`."""
+        return self.train_full if self.train_full is not None else self.train
 
 
 def _empty_eval() -> tuple[list[int], list[np.ndarray], list[int]]:
@@ -59,10 +67,13 @@ def leave_one_out(data: InteractionData) -> Split:
     """Per user, in time order: last purchase = test, second to last = validation (S3-Rec / SASRec protocol).
 
     Users with at least 3 purchases: train on seq[:-2]; validation history seq[:-2] -> seq[-2];
-    test history seq[:-1] -> seq[-1]. Users with fewer than 3 purchases are used for training only.
+    test history seq[:-1] -> seq[-1]; train_full = seq[:-1]. Users with fewer than 3 purchases are used for
+    training only.
     """
     train_seqs: list[np.ndarray] = []
+    full_seqs: list[np.ndarray] = []
     train_times: list[np.ndarray] | None = [] if data.times is not None else None
+    full_times: list[np.ndarray] | None = [] if data.times is not None else None
     vu, vh, vt = _empty_eval()
     tu, th, tt = _empty_eval()
     for u, seq in enumerate(data.sequences):
@@ -70,8 +81,10 @@ def leave_one_out(data: InteractionData) -> Split:
         times = data.times[u] if data.times is not None else None
         if len(seq) >= 3:
             train_seqs.append(seq[:-2])
+            full_seqs.append(seq[:-1])
             if train_times is not None:
                 train_times.append(np.asarray(times)[:-2])
+                full_times.append(np.asarray(times)[:-1])
             vu.append(u)
             vh.append(seq[:-2])
             vt.append(int(seq[-2]))
@@ -80,13 +93,16 @@ def leave_one_out(data: InteractionData) -> Split:
             tt.append(int(seq[-1]))
         else:
             train_seqs.append(seq)
+            full_seqs.append(seq)
             if train_times is not None:
                 train_times.append(np.asarray(times))
+                full_times.append(np.asarray(times))
     return Split(
         train=data.with_sequences(train_seqs, train_times),
         valid=EvalSet(np.asarray(vu, dtype=np.int64), vh, np.asarray(vt, dtype=np.int64)),
         test=EvalSet(np.asarray(tu, dtype=np.int64), th, np.asarray(tt, dtype=np.int64)),
         protocol="loo",
+        train_full=data.with_sequences(full_seqs, full_times),
     )
 
 
@@ -130,8 +146,8 @@ def temporal_split(
     the same split one step earlier: `valid_cutoff` is where the last `valid_fraction` of the pre-cutoff
     purchases begins, and validation targets are each user's first purchase in [valid_cutoff, cutoff).
     `Split.train` holds only purchases before `valid_cutoff` (like leave-one-out, it never contains a
-    validation target); the test history is every purchase before `cutoff`. Users need `min_history`
-    purchases before a cut to be evaluated (0 includes cold users with an empty history).
+    validation target); `train_full` and the test histories hold every purchase before `cutoff`. Users need
+    `min_history` purchases before a cut to be evaluated (0 includes cold users with an empty history).
     """
     if data.times is None or all(len(t) == 0 for t in data.times):
         raise ValueError(f"temporal_split needs purchase timestamps; data set {data.name!r} has only the order")
@@ -151,11 +167,14 @@ def temporal_split(
         raise ValueError(f"temporal_split: no user has a purchase after the cutoff {cutoff}")
     keep = [t < valid_cutoff for t in times]
     train = data.with_sequences([s[k] for s, k in zip(seqs, keep)], [t[k] for t, k in zip(times, keep)])
+    pre = [t < cutoff for t in times]
+    train_full = data.with_sequences([s[k] for s, k in zip(seqs, pre)], [t[k] for t, k in zip(times, pre)])
     return Split(
         train=train,
         valid=EvalSet(np.asarray(vu, dtype=np.int64), vh, np.asarray(vt, dtype=np.int64)),
         test=EvalSet(np.asarray(tu, dtype=np.int64), th, np.asarray(tt, dtype=np.int64)),
         protocol="temporal",
+        train_full=train_full,
     )
 
 
