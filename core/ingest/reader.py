@@ -1,0 +1,305 @@
+"""Opening a shop's CSV safely: encoding and separator sniffing, binary/empty/truncated detection, chunked reading.
+
+Every cell is read as text (ids such as 00123 keep their zeros); typing happens in cleaning. Row numbers handed
+on are 1-based file line numbers: blank lines are kept as empty rows so the numbering stays true (a quoted field
+that spans several lines shifts the numbers after it).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import itertools
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+
+from core.ingest.report import IngestError
+
+SAMPLE_BYTES = 1 << 20
+TAIL_BYTES = 1 << 16
+SEPARATORS = (",", ";", "\t", "|")
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "latin-1", "cp1252")
+# Signatures of files people upload by mistake instead of a CSV export.
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive or an Excel .xlsx workbook",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"SQLite format 3": "an SQLite database",
+}
+
+
+@dataclass
+class Source:
+    """One uploaded file: a path on disk or the bytes the browser sent, and which table(s) it feeds."""
+
+    kind: str  # events | items | users | transactions
+    data: Path | bytes
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, str):
+            self.data = Path(self.data)
+        if not self.name:
+            self.name = self.data.name if isinstance(self.data, Path) else "upload.csv"
+
+    def open_binary(self) -> BinaryIO:
+        """The file's bytes, transparently un-gzipped (.gz) or taken from a one-file .zip."""
+        if isinstance(self.data, Path):
+            if not self.data.exists():
+                raise IngestError("no such file", file=str(self.data))
+            raw: BinaryIO = open(self.data, "rb")  # noqa: SIM115 - handed to the caller, who closes it
+        else:
+            raw = io.BytesIO(self.data)
+        head = raw.read(4)
+        raw.seek(0)
+        if head[:2] == b"\x1f\x8b":
+            return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+        if head == b"PK\x03\x04" and self.name.lower().endswith(".zip"):
+            zf = zipfile.ZipFile(raw)
+            members = [m for m in zf.namelist() if not m.endswith("/")]
+            if len(members) != 1:
+                raise IngestError(f"a .zip upload must hold exactly one CSV file, it holds {len(members)}",
+                                  file=self.name)
+            return zf.open(members[0])  # type: ignore[return-value]
+        return raw
+
+
+@dataclass
+class FileFormat:
+    encoding: str
+    separator: str
+    header: list[str]
+
+    @property
+    def separator_name(self) -> str:
+        return SEPARATOR_NAMES.get(self.separator, repr(self.separator))
+
+
+def _read_sample(source: Source) -> bytes:
+    try:
+        with source.open_binary() as fh:
+            return fh.read(SAMPLE_BYTES)
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise IngestError(f"cannot read the file ({exc}); is it a damaged .gz/.zip?", file=source.name) from exc
+
+
+def _line_of_offset(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _check_binary(sample: bytes, name: str) -> None:
+    for magic, what in _MAGIC.items():
+        if sample.startswith(magic):
+            raise IngestError(f"this is {what}, not a CSV text file; export the sheet as CSV (UTF-8) and upload that",
+                              file=name)
+    if sample[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise IngestError("the file is UTF-16 text; save it as UTF-8 CSV (in Excel: 'CSV UTF-8')", file=name)
+    nul = sample.find(b"\x00")
+    if nul >= 0:
+        raise IngestError(
+            f"this looks like a binary file, not CSV text (a NUL byte at byte {nul}, line "
+            f"{_line_of_offset(sample, nul)}); upload a CSV export", file=name)
+
+
+def _decodes(sample: bytes, encoding: str) -> UnicodeDecodeError | None:
+    """None when `sample` decodes (a character cut by the sample's end is allowed), else the error."""
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+        return None
+    except UnicodeDecodeError as exc:
+        return exc
+
+
+def sniff_encoding(sample: bytes, name: str, encoding: str | None = None) -> str:
+    """UTF-8 (with or without BOM), else GBK/GB18030; `encoding` forces one and is checked against the sample."""
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            raise IngestError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}", file=name) from exc
+        err = _decodes(sample, encoding)
+        if err is not None:
+            raise IngestError(
+                f"the text is not valid {encoding} (byte 0x{sample[err.start]:02X} on line "
+                f"{_line_of_offset(sample, err.start)}); pick the file's real encoding or leave it on automatic",
+                file=name, line=_line_of_offset(sample, err.start))
+        return encoding
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    err = _decodes(sample, "utf-8")
+    if err is None:
+        return "utf-8"
+    if _decodes(sample, "gb18030") is None:
+        return "gb18030"
+    line = _line_of_offset(sample, err.start)
+    raise IngestError(
+        f"cannot read the text: it is neither UTF-8 nor GBK/GB18030 (byte 0x{sample[err.start]:02X} on line {line} "
+        "is invalid in both); save the file as UTF-8 CSV, or choose its encoding (e.g. latin-1, cp1252)",
+        file=name, line=line)
+
+
+def sniff_separator(text: str) -> str:
+    """The separator that splits the first lines into the same, largest number of fields."""
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    if len(lines) > 1:
+        lines = lines[:-1]  # the sample's last line may be cut
+    best, best_key = ",", (0.0, 0)
+    for sep in SEPARATORS:
+        counts = [len(r) for r in csv.reader(lines, delimiter=sep)]
+        if not counts or counts[0] < 2:
+            continue
+        consistent = sum(c == counts[0] for c in counts) / len(counts)
+        key = (consistent, counts[0])
+        if key > best_key:
+            best, best_key = sep, key
+    return best
+
+
+def sniff(source: Source, encoding: str | None = None, separator: str | None = None) -> FileFormat:
+    """Check the file is non-empty CSV text and find its encoding, separator and header."""
+    sample = _read_sample(source)
+    if not sample.strip():
+        raise IngestError("the file is empty" if not sample else "the file holds only blank lines", file=source.name)
+    _check_binary(sample, source.name)
+    enc = sniff_encoding(sample, source.name, encoding)
+    text = codecs.getincrementaldecoder(enc)().decode(sample, final=False)
+    text = text.lstrip("\ufeff")
+    sep = separator or sniff_separator(text)
+    first = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    header = [h.strip() for h in first]
+    if not any(header):
+        raise IngestError("the first line (the header) is empty; the first line must name the columns",
+                          file=source.name, line=1)
+    blank = [i + 1 for i, h in enumerate(header) if not h]
+    if blank:
+        raise IngestError(f"header column(s) {blank} have no name; every column needs a name", file=source.name, line=1)
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise IngestError(f"the header names {dupes} more than once; column names must be unique",
+                          file=source.name, line=1)
+    _check_field_counts(text, sep, len(header), source.name)
+    return FileFormat(enc, sep, header)
+
+
+def _check_field_counts(text: str, sep: str, n_cols: int, name: str) -> None:
+    """Rows with more fields than the header mean a wrong separator or broken quoting; say where."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    next(reader, None)
+    for row in itertools.islice(reader, 2000):
+        if len(row) > n_cols:
+            raise IngestError(
+                f"this row has {len(row)} fields but the header has {n_cols} (separator: "
+                f"{SEPARATOR_NAMES.get(sep, repr(sep))}); fix the quoting or choose the right separator",
+                file=name, line=reader.line_num)
+
+
+class _Tail(io.RawIOBase):
+    """Passes bytes through and remembers the last few KB, to check the file's last line afterwards."""
+
+    def __init__(self, inner: BinaryIO):
+        self.inner = inner
+        self.tail = b""
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.bytes_read += n
+        self.tail = (self.tail + data)[-TAIL_BYTES:]
+        return n
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
+def _find_bad_line(source: Source, encoding: str) -> tuple[int, int]:
+    """The first line (and byte) the encoding cannot decode: slow, only run to word an error."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with source.open_binary() as fh:
+        for n, raw in enumerate(fh, start=1):
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                return n, raw[exc.start]
+    return 0, 0
+
+
+def read_chunks(source: Source, fmt: FileFormat, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+    """The file as text DataFrames of `chunk_rows` rows, indexed by file line number; checks the last line."""
+    handle = _Tail(source.open_binary())
+    n_cols = len(fmt.header)
+    last_line = 1
+    try:
+        reader = pd.read_csv(
+            io.BufferedReader(handle, buffer_size=1 << 20), sep=fmt.separator, encoding=fmt.encoding, dtype=str,
+            keep_default_na=False, na_values=[""], skip_blank_lines=False, chunksize=chunk_rows, header=0,
+            names=fmt.header, index_col=False, engine="c", quotechar='"', doublequote=True, on_bad_lines="error",
+        )
+        while True:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                chunk = next(reader, None)
+            if chunk is None:
+                break
+            chunk.index = chunk.index + 2
+            if len(chunk):
+                last_line = int(chunk.index[-1])
+            yield chunk
+    except UnicodeDecodeError as exc:
+        line, byte = _find_bad_line(source, fmt.encoding)
+        raise IngestError(
+            f"line {line} is not valid {fmt.encoding} (byte 0x{byte:02X}): the file mixes encodings; save it "
+            "as UTF-8 CSV and upload again", file=source.name, line=line or None) from exc
+    except pd.errors.ParserError as exc:
+        text = str(exc)
+        if "EOF inside string" in text or "EOF following" in text:
+            raise IngestError(
+                "the file ends inside a quoted field: the last line is cut off (the file looks truncated); "
+                "export it again", file=source.name) from exc
+        raise IngestError(
+            f"cannot split the rows into the header's {n_cols} columns with the {fmt.separator_name} separator "
+            f"({text.replace('Error tokenizing data. C error: ', '').strip()}); check the separator and quoting",
+            file=source.name) from exc
+    finally:
+        handle.close()
+    _check_last_line(handle.tail, fmt, source.name, last_line)
+
+
+def _check_last_line(tail: bytes, fmt: FileFormat, name: str, last_line: int) -> None:
+    """A file that stops mid-line (no line end, too few fields) was cut off in transfer or export."""
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return
+    text = tail.decode(fmt.encoding, errors="replace").splitlines()[-1]
+    fields = next(csv.reader([text], delimiter=fmt.separator), [])
+    if len(fields) < len(fmt.header):
+        raise IngestError(
+            f"the last line is cut off: it has {len(fields)} of the header's {len(fmt.header)} columns and no line "
+            "end, so the file looks truncated; export or download it again", file=name, line=last_line)
+
+
+def preview(source: Source, rows: int = 200, encoding: str | None = None,
+            separator: str | None = None) -> tuple[FileFormat, pd.DataFrame]:
+    """The format and the first rows, for the mapping step of the page."""
+    fmt = sniff(source, encoding, separator)
+    with source.open_binary() as fh:
+        data = fh.read(SAMPLE_BYTES)
+    text = codecs.getincrementaldecoder(fmt.encoding)().decode(data, final=False)
+    frame = pd.read_csv(io.StringIO(text), sep=fmt.separator, dtype=str, keep_default_na=False, na_values=[""],
+                        nrows=rows, header=0, names=fmt.header, on_bad_lines="skip")
+    return fmt, frame
