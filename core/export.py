@@ -36,7 +36,8 @@ def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
     """Escaped CSV as UTF-8 with BOM (so Excel reads non-ASCII titles correctly), for download buttons."""
-    return escape_frame(df).to_csv(index=False).encode("utf-8-sig")
+    # CRLF rows (RFC 4180) also make the writer quote any cell holding a bare CR, which would split a row otherwise.
+    return escape_frame(df).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
