@@ -110,7 +110,7 @@ def _analyse_section() -> None:
         sizes = experiment_sizes(session)
     options = ["Upload a log", "A stored experiment"]
     source = st.radio("Experiment", options, index=1 if stored else 0, horizontal=True, key="source")
-    frame, name, mapping, exp_id, control_hint = None, "", {}, None, None
+    frame, name, mapping, exp_id, control_hint, split_hint = None, "", {}, None, None, ""
     if source == "Upload a log":
         upload = st.file_uploader("Exposure log (CSV, .csv.gz, or a .zip holding one CSV)",
                                   type=["csv", "gz", "zip", "txt", "tsv"], key="log")
@@ -145,6 +145,8 @@ def _analyse_section() -> None:
         exp_id = st.selectbox("Stored experiment", list(labels), format_func=labels.get, key="experiment")
         exp = next(e for e in stored if e.id == exp_id)
         control_hint, name = exp.control, exp.name
+        planned = (exp.config or {}).get("planned_split") or {}
+        split_hint = ",".join(f"{arm}={share:g}" for arm, share in planned.items())
         with store_session() as session:
             frame = load_exposures(session, exp_id)
 
@@ -164,7 +166,7 @@ def _analyse_section() -> None:
     default = control_hint if control_hint in arms else next((a for a in arms if a.lower() == "control"), arms[0])
     c1, c2, c3 = st.columns([1, 2, 1])
     control = c1.selectbox("Control arm", arms, index=arms.index(default), key="control")
-    split_text = c2.text_input("Planned split", "", help=SPLIT_HELP, key="split")
+    split_text = c2.text_input("Planned split", split_hint, help=SPLIT_HELP, key=f"split_{exp_id}")
     mde = c3.number_input("Lift to plan for (%)", 0.1, 100.0, 2.0, 0.5, key="mde") / 100
     try:
         result = analyse(cleaned, control=control, planned_split=parse_split(split_text), mde=mde)

@@ -24,6 +24,7 @@ from core.abtest.planner import plan
 
 SRM_THRESHOLD = 0.01  # a sample-ratio mismatch is flagged below this chi-square p-value
 DEFAULT_MDE = 0.02  # the relative lift the verdict talks about ("… would detect a 2 % lift")
+SEQUENTIAL_TAU = 0.1  # mSPRT mixing scale, relative to the control rate
 
 
 @dataclass
@@ -204,13 +205,15 @@ def _cuped(y: np.ndarray, x: np.ndarray, is_variant: np.ndarray, metric: str, al
 
 
 # ---- cumulative series ----------------------------------------------------------------------------------------
-def _tau(baseline: float, mde: float) -> float:
-    """mSPRT mixing scale: the absolute effect of the size the test is planned to find (never 0)."""
-    return max(abs(mde) * max(baseline, 1e-3), 1e-4)
+def _tau(baseline: float) -> float:
+    """mSPRT mixing scale: relative effects of about +-10 % of the control rate, where shop tests' effects sit.
+
+    Much smaller (the 2 % a verdict plans for) makes the always-valid p-value slow to react even to large effects.
+    """
+    return max(SEQUENTIAL_TAU * max(baseline, 1e-3), 1e-4)
 
 
-def cumulative(df: pd.DataFrame, control: str, variant: str, alpha: float = 0.05, mde: float = DEFAULT_MDE,
-               freq: str = "D") -> pd.DataFrame:
+def cumulative(df: pd.DataFrame, control: str, variant: str, alpha: float = 0.05, freq: str = "D") -> pd.DataFrame:
     """Per day: cumulative users and conversions per arm, the lift with its interval, and the sequential p-value.
 
     Empty when the log has no timestamps. The last row equals the full analysis (same statsmodels calls).
@@ -236,7 +239,7 @@ def cumulative(df: pd.DataFrame, control: str, variant: str, alpha: float = 0.05
         z, p = proportions_ztest([c_v, c_c], [n_v, n_c]) if 0 < c_c + c_v < n_c + n_v else (0.0, 1.0)
         baseline = p_c if baseline is None else baseline
         var = p_c * (1 - p_c) / n_c + p_v * (1 - p_v) / n_v
-        best_seq = min(best_seq, msprt_p_value(p_v - p_c, var, _tau(p_c, mde)))
+        best_seq = min(best_seq, msprt_p_value(p_v - p_c, var, _tau(p_c)))
         rows.append(
             {
                 "day": when, "users_control": n_c, "conversions_control": c_c, "users_variant": n_v,
@@ -288,7 +291,8 @@ def analyse(
     if len(variants) < 2:
         raise ValueError(f"an A/B test needs at least two arms; the log has {variants}")
     if control is None:
-        control = next((v for v in variants if v.lower() in ("control", "a", "old", "baseline")), variants[0])
+        lowered = {v.lower(): v for v in variants}
+        control = next((lowered[w] for w in ("control", "baseline", "old", "a") if w in lowered), variants[0])
     if control not in variants:
         raise ValueError(f"control arm {control!r} is not in the log; arms are {variants}")
     others = [v for v in variants if v != control]
@@ -310,8 +314,8 @@ def analyse(
         rev = part["revenue"].to_numpy(dtype=np.float64)
         r_diff, r_lo, r_hi, t, p_rev = _welch(rev[is_v], rev[~is_v], alpha)
         var = ctrl.rate * (1 - ctrl.rate) / ctrl.users + arm.rate * (1 - arm.rate) / arm.users
-        seq = msprt_p_value(arm.rate - ctrl.rate, var, _tau(ctrl.rate, mde))
-        cum = cumulative(part, control, v, alpha, mde)
+        seq = msprt_p_value(arm.rate - ctrl.rate, var, _tau(ctrl.rate))
+        cum = cumulative(part, control, v, alpha)
         if len(cum):
             seq = min(seq, float(cum["sequential_p"].min()))
         cuped = None

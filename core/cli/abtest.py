@@ -47,6 +47,8 @@ def main(args: argparse.Namespace) -> int:
                 exp = get_experiment(session, args.experiment)
                 frame = load_exposures(session, exp.id)
                 args.control = args.control or exp.control
+                planned = (exp.config or {}).get("planned_split") or {}
+                args.split = args.split or ",".join(f"{arm}={share:g}" for arm, share in planned.items())
                 source = {"experiment": exp.id, "name": exp.name, "source": exp.source}
         cleaned, report = clean(frame, choices)
         result = analyse(cleaned, control=args.control, planned_split=parse_split(args.split), alpha=args.alpha,
