@@ -74,6 +74,7 @@ def neutralise_formulas(df: pd.DataFrame, report: FileReport, source_cols: dict[
     Ids that look like formulas cannot be real ids: those rows are dropped. Numbers such as -3 are left alone.
     """
     bad = pd.Series(False, index=df.index)
+    neutralised = pd.Series(False, index=df.index)
     for col in df.columns:
         if col in skip:
             continue
@@ -92,10 +93,11 @@ def neutralise_formulas(df: pd.DataFrame, report: FileReport, source_cols: dict[
             bad |= risky
         else:
             df[col] = s.where(~risky, "'" + s)
-            report.flag("formula_neutralised",
-                        "a cell started with =, +, - or @ (a spreadsheet formula such as =cmd|' /C calc'!A0); "
-                        "stored with a leading apostrophe so no spreadsheet runs it", df.index[risky])
+            neutralised |= risky
             report.warn(f"column {name!r}: formula-like cells were neutralised (e.g. {s[risky].iloc[0][:40]!r})")
+    report.flag("formula_neutralised",
+                "a cell started with =, +, - or @ (a spreadsheet formula such as =cmd|' /C calc'!A0); "
+                "stored with a leading apostrophe so no spreadsheet runs it", df.index[neutralised & ~bad])
     return df[~bad]
 
 

@@ -61,7 +61,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 ACTION_WORDS: dict[str, tuple[str, ...]] = {
     "view": ("view", "pv", "pageview", "detail", "detailview", "browse", "visit", "impression", "浏览", "查看"),
     "click": ("click", "clk", "tap", "点击"),
-    "favorite": ("favorite", "favourite", "fav", "like", "wishlist", "collect", "save", "收藏", "喜欢"),
+    "favorite": ("favorite", "favourite", "fav", "like", "wishlist", "addtowishlist", "addtofavorites",
+                 "addtofavourites", "collect", "save", "收藏", "喜欢"),
     "cart": ("cart", "addtocart", "addcart", "basket", "addtobasket", "加购", "加入购物车", "购物车"),
     "purchase": ("purchase", "buy", "bought", "order", "transaction", "checkout", "paid", "pay", "sale", "购买",
                  "下单", "支付", "成交", "付款"),

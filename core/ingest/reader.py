@@ -28,6 +28,8 @@ TAIL_BYTES = 1 << 16
 SEPARATORS = (",", ";", "\t", "|")
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "latin-1", "cp1252")
+csv.field_size_limit(2**31 - 1)  # giant cells are reported by cleaning with their line, not crash the sniffing
+
 # Signatures of files people upload by mistake instead of a CSV export.
 _MAGIC = {
     b"PK\x03\x04": "a ZIP archive or an Excel .xlsx workbook",
