@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from db.models import Campaign, CampaignAssignment, Experiment, Exposure, User
+from db.models import Campaign, CampaignAssignment, Experiment, Exposure, Item, User
 
 
 def randomised_campaigns(session: Session) -> list[Experiment]:
@@ -119,3 +119,19 @@ def load_assignments(session: Session, campaign_id: int) -> pd.DataFrame:
         .order_by(CampaignAssignment.rank)
     )
     return pd.read_sql(stmt, session.connection())
+
+
+def campaign_options(session: Session) -> dict[str, list[str]]:
+    """What the campaign form can offer: categories, genders, regions and user ids present in the store."""
+    def distinct(col) -> list[str]:
+        return sorted(str(v) for v in session.scalars(select(col).distinct()) if v is not None and str(v) != "")
+
+    return {
+        "categories": distinct(Item.category),
+        "genders": distinct(User.gender),
+        "regions": distinct(User.region),
+    }
+
+
+def experiment_label(exp: Experiment) -> str:
+    return f"#{exp.id} {exp.name} ({exp.source})"

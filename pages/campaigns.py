@@ -1,4 +1,148 @@
+"""Coupons: define a campaign, see who is targeted and why, what it costs and earns, the Qini curve; export, store."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("campaigns")
-st.info("Coming soon.")
+from core.coupons import Budget, CampaignError, CampaignSpec, Coupon, Eligibility
+from core.coupons.campaign import ACTIVITY_NAMES, AGE_BAND_NAMES, COUPON_KINDS, GOALS, SCOPES
+from core.coupons.plan import CampaignPlan, plan_campaign, save_plan
+from core.export import to_csv_bytes
+from core.uplift import LEARNERS
+from db.campaigns import campaign_options, experiment_label, list_campaigns, randomised_campaigns
+from pages.common import store_session
+
+NO_EXPERIMENT = "none — rank by propensity (not causal)"
+PLAN_KEY = "coupon_plan"
+
+st.title("Coupons")
+st.caption("Send coupons to the customers they change: ranked by expected incremental profit = uplift × margin − "
+           "expected coupon cost, never beyond the budget.")
+
+with store_session() as session:
+    options = campaign_options(session)
+    experiments = {experiment_label(e): e.id for e in randomised_campaigns(session)}
+    stored = [(c.id, c.name, c.created_at, (c.summary or {}).get("totals", {}).get("n_targeted")) for c in list_campaigns(session)]
+
+# ---- controls ------------------------------------------------------------------------------------------------
+c1, c2, c3 = st.columns(3)
+name = c1.text_input("Campaign name", value="spring coupons")
+goal = c1.selectbox("Goal", GOALS, help="conversion: more buyers; revenue: more money from them")
+kind = c2.selectbox("Coupon", COUPON_KINDS, index=COUPON_KINDS.index("percent"), format_func=lambda k: {"fixed": "fixed amount off", "percent": "percent off",
+                                                                   "free_shipping": "free shipping"}[k])
+value = c2.number_input({"fixed": "Amount off", "percent": "Percent off", "free_shipping": "Shipping cost to the shop"}[kind],
+                        min_value=0.01, value=10.0 if kind != "free_shipping" else 8.0, step=1.0)
+cap = c2.number_input("Cap per coupon (0 = none)", min_value=0.0, value=0.0, step=5.0) if kind == "percent" else 0.0
+scope = c3.selectbox("Applies to", SCOPES, format_func=lambda s: {"shop": "whole shop", "category": "a category",
+                                                                  "top_item": "the user's top recommended item"}[s])
+category = c3.selectbox("Category", options["categories"]) if scope == "category" else None
+budget_kind = c3.selectbox("Budget in", ("count", "money"), format_func=lambda b: {"count": "number of coupons",
+                                                                                    "money": "money (face value)"}[b])
+budget_amount = c3.number_input("Budget", min_value=0.0, value=100.0 if budget_kind == "count" else 2000.0, step=10.0)
+
+with st.expander("Eligibility and assumptions"):
+    e1, e2, e3 = st.columns(3)
+    activity = e1.multiselect("Activity buckets (purchases)", ACTIVITY_NAMES)
+    age_bands = e1.multiselect("Age bands", AGE_BAND_NAMES)
+    genders = e2.multiselect("Genders", options["genders"])
+    regions = e2.multiselect("Regions", options["regions"])
+    min_days = e3.number_input("Bought at least … days ago (0 = any)", min_value=0, value=0)
+    max_days = e3.number_input("Bought within the last … days (0 = any)", min_value=0, value=0)
+    exclude = st.text_input("Exclude user ids (comma separated)", value="")
+    a1, a2, a3 = st.columns(3)
+    margin = a1.slider("Gross margin", 0.05, 1.0, 0.3, 0.05)
+    window = a2.number_input("Coupon valid (days)", min_value=1, value=30)
+    learner = a3.selectbox("Uplift learner", list(LEARNERS), index=list(LEARNERS).index("x_learner"))
+past = st.selectbox("Learn uplift from the past randomised campaign", [*experiments, NO_EXPERIMENT])
+
+if st.button("Plan campaign", type="primary"):
+    try:
+        spec = CampaignSpec(
+            name=name, goal=goal, coupon=Coupon(kind=kind, value=float(value), cap=float(cap) or None), scope=scope,
+            category=category, budget=Budget(kind=budget_kind, amount=float(budget_amount)),
+            eligibility=Eligibility(age_bands=age_bands, genders=genders, regions=regions, activity=activity,
+                                    min_days_since_purchase=float(min_days) or None,
+                                    max_days_since_purchase=float(max_days) or None,
+                                    exclude_users=[u.strip() for u in exclude.split(",") if u.strip()]),
+            margin=float(margin), window_days=int(window), learner=learner,
+        ).validate()
+        with st.spinner("Scoring every customer…"), store_session() as session:
+            exp_id = experiments.get(past)
+            st.session_state[PLAN_KEY] = plan_campaign(session, spec, experiment_id=exp_id, use_uplift=exp_id is not None)
+    except (CampaignError, ValueError, KeyError) as exc:
+        st.error(str(exc))
+
+plan: CampaignPlan | None = st.session_state.get(PLAN_KEY)
+if plan is None:
+    st.info("Set the campaign up and press **Plan campaign**.")
+    st.stop()
+
+# ---- results -------------------------------------------------------------------------------------------------
+t = plan.totals
+if plan.causal:
+    st.success(f"Causal targeting: uplift learned from past campaign #{plan.experiment_id} ({plan.spec.learner}).")
+else:
+    st.warning("**Not causal.** No past randomised campaign was used: the list is ranked by purchase propensity, "
+               "so coupons may go to people who would have bought anyway.")
+for note in plan.notes:
+    st.caption(note)
+m = st.columns(5)
+m[0].metric("Targeted", f"{t['n_targeted']:,}", help=f"of {t['n_eligible']:,} eligible, {t['n_users']:,} users")
+m[1].metric("Expected conversions", f"{t['expected_conversions']:.1f}")
+m[2].metric("Expected coupon cost", f"{t['expected_cost']:,.2f}", help=f"at most {t['max_cost']:,.2f} if all redeemed")
+m[3].metric("Incremental revenue", "n/a" if t["incremental_revenue"] is None else f"{t['incremental_revenue']:,.2f}")
+m[4].metric("Incremental profit", "n/a" if t["expected_incremental_profit"] is None
+            else f"{t['expected_incremental_profit']:,.2f}")
+st.caption(f"Budget used: {t['budget_used']:,.2f} of {t['budget_amount']:,.2f} "
+           f"({'coupons' if t['budget_kind'] == 'count' else 'face value'}); recommender: {plan.model_name}.")
+
+st.subheader("Targeted customers")
+shown = plan.targets.drop(columns=["user_store_id"], errors="ignore")
+st.dataframe(shown, hide_index=True, key="targets",
+             column_config={c: st.column_config.NumberColumn(c, format="percent")
+                            for c in ("propensity", "p0", "p1", "uplift")})
+d1, d2 = st.columns(2)
+d1.download_button("Download CSV", data=to_csv_bytes(shown), file_name=f"{plan.spec.name}.csv", mime="text/csv")
+if d2.button("Store campaign"):
+    with store_session() as session:
+        row = save_plan(session, plan)
+        st.success(f"Stored as campaign #{row.id} with {t['n_targeted']} assignments.")
+
+if plan.evaluation is not None:
+    ev = plan.evaluation
+    st.subheader("Does the uplift model find the right people?")
+    st.caption(f"Held-out {ev.n_test} users of past campaign #{ev.experiment_id} (outcome: {ev.outcome}); "
+               f"the models were fitted on the other {ev.n_train}.")
+    fig = go.Figure()
+    for le in ev.learners:
+        fig.add_trace(go.Scatter(x=[f * 100 for f in le.curve_fraction], y=[g * ev.n_test for g in le.curve_gain],
+                                 mode="lines", name=le.name))
+    end = ev.learners[0].curve_gain[-1] * ev.n_test if ev.learners else 0.0
+    fig.add_trace(go.Scatter(x=[0, 100], y=[0, end], mode="lines", name="random", line={"dash": "dot"}))
+    fig.update_layout(title="Qini curve", xaxis_title="customers targeted (%)",
+                      yaxis_title=f"incremental {ev.outcome} (held-out users)", height=380)
+    st.plotly_chart(fig, key="qini")
+    rows = [{"targeting": "random", "Qini coefficient": ev.random_qini, f"uplift@{ev.k:.0%}": ev.random_uplift_at_k}]
+    rows += [{"targeting": le.name, "Qini coefficient": le.qini, f"uplift@{ev.k:.0%}": le.uplift_at_k}
+             for le in ev.learners]
+    st.dataframe(rows, hide_index=True, key="qini_table")
+
+st.subheader("One customer's coupon")
+users = plan.scored.sort_values(["rank"], ascending=False)["user_id"].tolist()
+targeted_first = plan.targets["user_id"].tolist() + [u for u in users if u not in set(plan.targets["user_id"])]
+wanted = st.query_params.get("user") or st.session_state.get("coupon_user")
+index = targeted_first.index(str(wanted)) if wanted is not None and str(wanted) in targeted_first else 0
+user = st.selectbox("Customer", targeted_first, index=index)
+view = plan.user_view(user)
+v1, v2, v3 = st.columns(3)
+v1.metric("Status", view["status"].split(":")[0])
+v2.metric("Coupon", view["coupon"] if view["status"] == "targeted" else "none")
+v3.metric("Propensity", f"{view['propensity']:.0%}")
+st.write(f"**Applies to:** {view['target']}  \n**Why:** {view['reason']}")
+if view["status"] != "targeted":
+    st.caption(f"Not targeted: {view['status']}.")
+
+if stored:
+    with st.expander(f"Stored campaigns ({len(stored)})"):
+        st.dataframe([{"id": i, "name": n, "created": c, "targeted": k} for i, n, c, k in stored], hide_index=True)

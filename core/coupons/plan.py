@@ -160,10 +160,13 @@ def _evaluate(X: np.ndarray, t: np.ndarray, y: np.ndarray, spec: CampaignSpec, e
     return ev
 
 
-def plan_campaign(session: Session, spec: CampaignSpec, experiment_id: int | None = None) -> CampaignPlan:
+def plan_campaign(
+    session: Session, spec: CampaignSpec, experiment_id: int | None = None, use_uplift: bool = True
+) -> CampaignPlan:
     """Score every user, pick the targets under the budget, and evaluate the uplift model on held-out users.
 
-    `experiment_id`: the past randomised campaign to learn uplift from (default: the newest one in the store).
+    `experiment_id`: the past randomised campaign to learn uplift from (default: the newest one in the store);
+    `use_uplift=False` ranks by propensity alone (what a store without such a campaign gets).
     """
     from db.campaigns import campaign_exposures, randomised_campaigns
 
@@ -189,7 +192,9 @@ def plan_campaign(session: Session, spec: CampaignSpec, experiment_id: int | Non
     scores = Scores(propensity=p_now)
 
     evaluation, outside = None, None
-    if experiment_id is None:
+    if not use_uplift:
+        experiment_id = None
+    elif experiment_id is None:
         found = randomised_campaigns(session)
         experiment_id = found[0].id if found else None
     if experiment_id is not None:
