@@ -7,10 +7,13 @@ Flagged events (cancellations, negative quantities) never count as purchases.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
+import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.schema import PURCHASE
 from db.models import Dataset, Event, Experiment, Item, ModelVersion, User
 
 
@@ -40,7 +43,7 @@ def store_counts(session: Session) -> StoreCounts:
         users=_count(session, User),
         items=_count(session, Item),
         events=_count(session, Event),
-        purchases=_count(session, Event, Event.action == "purchase", Event.flag.is_(None)),
+        purchases=_count(session, Event, Event.action == PURCHASE, Event.flag.is_(None)),
         datasets=_count(session, Dataset),
         experiments=_count(session, Experiment),
         models=_count(session, ModelVersion),
@@ -53,3 +56,148 @@ def is_empty(session: Session) -> bool:
         if session.scalar(select(model.id).limit(1)) is not None:
             return False
     return True
+
+
+def dataset_versions(session: Session) -> pd.DataFrame:
+    """Every upload / demo build, newest first: id, kind, name, created_at, rows_read, rows_kept."""
+    return pd.read_sql(
+        select(Dataset.id, Dataset.kind, Dataset.name, Dataset.created_at, Dataset.rows_read, Dataset.rows_kept)
+        .order_by(Dataset.id.desc()),
+        session.connection(),
+    )
+
+
+def events_per_day(session: Session) -> pd.DataFrame:
+    """day (datetime64), action, events: behaviour over time, flagged rows excluded."""
+    day = func.date(Event.ts).label("day")
+    df = pd.read_sql(
+        select(day, Event.action, func.count().label("events"))
+        .where(Event.flag.is_(None))
+        .group_by(day, Event.action)
+        .order_by(day),
+        session.connection(),
+    )
+    df["day"] = pd.to_datetime(df["day"])
+    return df
+
+
+def action_totals(session: Session) -> pd.DataFrame:
+    """action, events, users (distinct): the raw numbers behind the funnel."""
+    return pd.read_sql(
+        select(Event.action, func.count().label("events"), func.count(func.distinct(Event.user_id)).label("users"))
+        .where(Event.flag.is_(None))
+        .group_by(Event.action),
+        session.connection(),
+    )
+
+
+def flagged_counts(session: Session) -> dict[str, int]:
+    """Rows kept for the record but never counted (cancellations, negative quantities), by flag."""
+    rows = session.execute(
+        select(Event.flag, func.count()).where(Event.flag.is_not(None)).group_by(Event.flag)
+    ).all()
+    return {str(flag): int(n) for flag, n in rows}
+
+
+def _line_revenue():
+    return func.coalesce(Event.quantity, 1.0) * func.coalesce(Event.price, Item.price, 0.0)
+
+
+def purchase_rows(session: Session) -> pd.DataFrame:
+    """Every counted purchase: user_id, item_id (store ids), ts, quantity, revenue, session."""
+    df = pd.read_sql(
+        select(
+            Event.user_id,
+            Event.item_id,
+            Event.ts,
+            func.coalesce(Event.quantity, 1.0).label("quantity"),
+            _line_revenue().label("revenue"),
+            Event.session,
+        )
+        .join(Item, Item.id == Event.item_id)
+        .where(Event.action == PURCHASE, Event.flag.is_(None)),
+        session.connection(),
+    )
+    df["ts"] = pd.to_datetime(df["ts"])
+    return df
+
+
+def top_items(session: Session, limit: int = 10) -> pd.DataFrame:
+    """Best sellers by purchases: item_id (external), title, category, purchases, buyers, revenue."""
+    purchases = func.count().label("purchases")
+    return pd.read_sql(
+        select(
+            Item.external_id.label("item_id"),
+            Item.title,
+            Item.category,
+            purchases,
+            func.count(func.distinct(Event.user_id)).label("buyers"),
+            func.sum(_line_revenue()).label("revenue"),
+        )
+        .join(Item, Item.id == Event.item_id)
+        .where(Event.action == PURCHASE, Event.flag.is_(None))
+        .group_by(Item.id, Item.external_id, Item.title, Item.category)
+        .order_by(purchases.desc(), Item.id)
+        .limit(limit),
+        session.connection(),
+    )
+
+
+def category_totals(session: Session) -> pd.DataFrame:
+    """category, purchases, buyers, revenue (uncategorised items grouped as None)."""
+    purchases = func.count().label("purchases")
+    return pd.read_sql(
+        select(
+            Item.category,
+            purchases,
+            func.count(func.distinct(Event.user_id)).label("buyers"),
+            func.sum(_line_revenue()).label("revenue"),
+        )
+        .join(Item, Item.id == Event.item_id)
+        .where(Event.action == PURCHASE, Event.flag.is_(None))
+        .group_by(Item.category)
+        .order_by(purchases.desc()),
+        session.connection(),
+    )
+
+
+def item_categories(session: Session) -> pd.DataFrame:
+    """category, items: the catalogue's size per category (including never-bought items)."""
+    return pd.read_sql(
+        select(Item.category, func.count().label("items")).group_by(Item.category), session.connection()
+    )
+
+
+def user_profiles(session: Session) -> pd.DataFrame:
+    """id, age, gender, region, signup_date of every user (profiles are small next to events)."""
+    return pd.read_sql(
+        select(User.id, User.age, User.gender, User.region, User.signup_date).order_by(User.id), session.connection()
+    )
+
+
+@dataclass
+class StoreStatus:
+    """What the home page and `stats` say about the store as a whole."""
+
+    counts: StoreCounts
+    empty: bool
+    demo: bool  # the data is the generated demo shop
+    datasets: pd.DataFrame  # dataset_versions()
+    active_model: dict[str, Any] | None  # id, name, kind, version, metrics
+
+
+def store_status(session: Session) -> StoreStatus:
+    from db.engine import get_meta
+    from db.registry import active_model
+
+    active = active_model(session)
+    return StoreStatus(
+        counts=store_counts(session),
+        empty=is_empty(session),
+        demo=get_meta(session, "demo") == "1",
+        datasets=dataset_versions(session),
+        active_model=None
+        if active is None
+        else {"id": active.id, "name": active.name, "kind": active.kind, "version": active.version,
+              "metrics": dict(active.metrics or {})},
+    )

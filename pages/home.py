@@ -1,4 +1,75 @@
+"""Overview: what RecoLM is, what the store holds, where to go next (and the demo shop on an empty store)."""
+
+from __future__ import annotations
+
 import streamlit as st
 
-st.title("home")
-st.info("Coming soon.")
+from core.demo import load_demo_if_empty
+from db.shop_read import store_status
+from pages.common import store_session
+
+st.title("RecoLM")
+st.markdown(
+    "**Personalised recommendations and coupon campaigns from your shop data.**  \n"
+    "RecoLM learns what each customer is likely to buy next with a fine-tuned transformer language model, "
+    "and targets coupons at the customers they actually move."
+)
+
+with store_session() as session:
+    status = store_status(session)
+
+if status.empty:
+    st.info("The store is empty. Load the demo shop to explore every page with realistic data, "
+            "or upload your own shop's events, items and customers.")
+    left, right = st.columns(2)
+    if left.button("Load the demo shop", type="primary", key="load_demo"):
+        with st.spinner("Building the demo shop (about half a minute)…"), store_session() as session:
+            load_demo_if_empty(session)
+        st.rerun()
+    with right:
+        st.page_link("pages/data_upload.py", label="Upload your data", icon="📤")
+    st.stop()
+
+if status.demo:
+    st.caption("You are exploring the **demo shop**: a synthetic store with a year of behaviour and a past "
+               "coupon campaign. Upload your own data on the Upload data page whenever you are ready.")
+
+st.subheader("Store status")
+c = status.counts
+cols = st.columns(6)
+cols[0].metric("Customers", f"{c.users:,}")
+cols[1].metric("Items", f"{c.items:,}")
+cols[2].metric("Events", f"{c.events:,}")
+cols[3].metric("Purchases", f"{c.purchases:,}")
+cols[4].metric("Models", f"{c.models:,}")
+cols[5].metric("A/B tests", f"{c.experiments:,}")
+
+active = status.active_model
+if active is None:
+    st.warning("No active model yet: train one on the Training & registry page to get recommendations.")
+else:
+    ndcg = active["metrics"].get("ndcg@10")
+    score = f" — NDCG@10 {ndcg:.3f} ({active['metrics'].get('protocol', 'offline')})" if ndcg is not None else ""
+    st.success(f"Active model: **{active['name']} v{active['version']}** ({active['kind']}){score}")
+
+with st.expander(f"Data set versions ({len(status.datasets)})", expanded=False):
+    st.dataframe(status.datasets, hide_index=True, width="stretch")
+
+st.subheader("Where to go")
+left, right = st.columns(2)
+with left:
+    st.page_link("pages/data_upload.py", label="Upload data", icon="📤")
+    st.caption("Your shop's events, items and customers, with a column-mapping step and a validation report.")
+    st.page_link("pages/data_profile.py", label="Data profile", icon="📊")
+    st.caption("Activity over time, the funnel, best sellers, customers, basket sizes.")
+    st.page_link("pages/training.py", label="Training & registry", icon="🧠")
+    st.caption("Train the language model and baselines; pick the active model.")
+    st.page_link("pages/evaluation.py", label="Evaluation", icon="📏")
+    st.caption("Compare models offline: hit rate, NDCG, coverage, cold items.")
+with right:
+    st.page_link("pages/recommendations.py", label="Recommendations", icon="🎯")
+    st.caption("Preview and export top-K recommendations per customer.")
+    st.page_link("pages/experiments.py", label="A/B tests", icon="🧪")
+    st.caption("Analyse an experiment: lift, confidence intervals, CUPED, sample-ratio checks.")
+    st.page_link("pages/campaigns.py", label="Coupons", icon="🎟️")
+    st.caption("Target a coupon campaign at the customers it moves, within a budget.")

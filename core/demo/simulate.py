@@ -46,22 +46,22 @@ class Segment:
 
 SEGMENTS: tuple[Segment, ...] = (
     Segment("young_value", 0.24, (18, 29), 0.62, (1.3, 0.25), 1.0,
-            (1, 2, 5, 6, 1, 0.3, 0.3, 3, 5, 0.2, 1, 5), 0.14,
+            (1, 2, 5, 6, 1, 0.3, 0.3, 3, 5, 0.2, 1, 5), 0.35,
             "under 30, price-sensitive: beauty, phone accessories, snacks"),
     Segment("young_professional", 0.18, (24, 36), 0.5, (0.8, 0.2), 1.1,
-            (3, 2, 2, 1, 6, 1, 1, 5, 3, 0.3, 1, 2), 0.06,
+            (3, 2, 2, 1, 6, 1, 1, 5, 3, 0.3, 1, 2), 0.10,
             "24-36, coffee, audio, running"),
     Segment("parents", 0.18, (28, 44), 0.6, (0.9, 0.2), 1.2,
-            (0.5, 1, 3, 1, 3, 0.3, 0.3, 1, 1, 8, 3, 4), 0.05,
+            (0.5, 1, 3, 1, 3, 0.3, 0.3, 1, 1, 8, 3, 4), 0.08,
             "28-44, baby care, snacks, pets"),
     Segment("outdoor_creators", 0.14, (22, 45), 0.35, (0.6, 0.2), 0.9,
-            (7, 5, 1, 0.3, 2, 5, 5, 2, 1, 0.2, 1, 1), 0.03,
+            (7, 5, 1, 0.3, 2, 5, 5, 2, 1, 0.2, 1, 1), 0.04,
             "running and cameras"),
     Segment("loyal_premium", 0.10, (32, 60), 0.5, (0.25, 0.1), 3.5,
             (2, 1, 5, 2, 5, 3, 3, 3, 1, 1, 3, 2), 0.0,
             "heavy loyal buyers, price-insensitive: the coupon only discounts what they buy anyway"),
     Segment("casual", 0.16, (18, 65), 0.5, (0.9, 0.3), 0.45,
-            tuple([1.0] * 12), 0.04,
+            tuple([1.0] * 12), 0.06,
             "occasional shoppers of everything"),
 )
 
@@ -280,7 +280,7 @@ def generate_shop(seed: int = 7, n_users: int = 3000, n_items: int = 1500) -> De
                 if len(pool) == 0:
                     continue
                 w = cat.weights(pool, ps, t) * np.where(cat.brand[pool] == cat.brand[ref], 3.0, 1.0)
-                viewed = _weighted_sample(rng, pool, w, 1 + rng.poisson(1.0))
+                viewed = _weighted_sample(rng, pool, w, 1 + rng.poisson(1.5))
             else:
                 c = min(int(np.searchsorted(taste_cdf[u], unif() * taste_cdf[u, -1])), len(CATEGORIES) - 1)
                 pool = cat.available(cat.by_cat[c], t)
@@ -302,7 +302,7 @@ def generate_shop(seed: int = 7, n_users: int = 3000, n_items: int = 1500) -> De
                     p_cart, p_buy = 1.0, 1.0
                 else:
                     attract = math.exp(0.4 * appeal_l[i] - 0.6 * ps * lrp_l[i])
-                    p_cart = min(0.8, (0.4 if kind == "follow" else 0.16) * attract)
+                    p_cart = min(0.9, (0.6 if kind == "follow" else 0.16) * attract)
                     p_buy = 0.8 if kind == "follow" else 0.6
                 if unif() >= p_cart:
                     continue
@@ -322,7 +322,7 @@ def generate_shop(seed: int = 7, n_users: int = 3000, n_items: int = 1500) -> De
                 if consumable_l[i] and unif() < 0.6:
                     tie += 1
                     heapq.heappush(heap, (clock + repeat_l[i] * rng.lognormal(0, 0.25), tie, "repeat", i))
-                if cat.follow_ups[noun_l[i]] and unif() < 0.55:
+                if cat.follow_ups[noun_l[i]] and unif() < 0.7:
                     tie += 1
                     heapq.heappush(heap, (clock + 0.3 + rng.exponential(6.0), tie, "follow", i))
             if bought_any and coupon_unused and t_c <= clock < t_w:
