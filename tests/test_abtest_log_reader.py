@@ -36,7 +36,7 @@ def test_semicolon_gzip_with_words_and_an_explicit_mapping():
 
 def test_errors_name_the_column_and_rows():
     bad = b"user,arm,converted\n1,a,1\n2,b,2\n3,b,0\n"
-    with pytest.raises(ValueError, match=r"'converted'.*row\(s\) \[3\]"):
+    with pytest.raises(ValueError, match=r"'converted'.*line\(s\) \[3\]"):
         read_log(io.BytesIO(bad))
     no_variant = b"user,converted\n1,1\n"
     with pytest.raises(ValueError, match="no column for \\['variant'\\]"):
@@ -45,6 +45,10 @@ def test_errors_name_the_column_and_rows():
         read_log(io.BytesIO(b"user,arm,converted\n1,a,1\n"), {"variant": "nope"})
     with pytest.raises(ValueError, match="revenue.*must be numeric.*\\[2\\]"):
         read_log(io.BytesIO(b"user,arm,converted,revenue\n1,a,1,abc\n"))
+    with pytest.raises(ValueError, match=r"'user' \(user_id\) is empty on line\(s\) \[3\]"):
+        read_log(io.BytesIO(b"user,arm,converted\n1,a,1\n,b,0\n"))
+    with pytest.raises(ValueError, match="PDF"):
+        read_log(io.BytesIO(b"%PDF-1.4 not a csv"), name="log.csv")
     with pytest.raises(ValueError, match="unknown column 'colour'"):
         parse_mapping("colour=x")
 

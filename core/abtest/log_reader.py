@@ -1,49 +1,47 @@
-"""Read an exposure log (CSV, optionally zipped or gzipped) into the canonical exposure frame.
+"""Read an exposure log (CSV, .csv.gz or a one-file .zip) into the canonical exposure frame.
 
-The mapping says which of the file's columns is which canonical column (core.schema.EXPOSURES); `guess_mapping`
-proposes one from common names that the page shows for correction.
+Opening and sniffing (encoding, separator, damaged or binary files) is the ingestion reader's (core.ingest.reader),
+and column names are compared the way the data upload compares them (core.ingest.mapping.normalise), so an
+exposure log goes in like any other upload. The mapping says which file column is which canonical column
+(core.schema.EXPOSURES); `guess_mapping` proposes one that the page shows for correction.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
 from pathlib import Path
 from typing import IO
 
-import numpy as np
 import pandas as pd
 
+from core.ingest.mapping import ALIASES, normalise
+from core.ingest.reader import Source, read_chunks, sniff
+from core.ingest.report import IngestError
 from core.schema import EXPOSURES
 
-# Canonical column -> lower-case names shops use for it, best first.
+# Canonical column -> normalised names shops use for it, best first (user and time as in the data upload).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "user_id": ("user_id", "userid", "user", "customer_id", "customer", "visitor_id", "client_id", "uid", "id"),
-    "variant": ("variant", "group", "arm", "bucket", "treatment_group", "test_group", "version", "variation"),
-    "converted": ("converted", "conversion", "purchased", "purchase", "is_converted", "ordered", "success"),
-    "timestamp": ("timestamp", "exposed_at", "exposure_time", "time", "date", "datetime", "ts", "event_time"),
-    "revenue": ("revenue", "amount", "sales", "order_value", "spend", "value", "gmv"),
-    "pre_metric": ("pre_metric", "pre_revenue", "pre_period", "pre_period_revenue", "history", "prior_revenue"),
-    "page": ("page", "landing_page", "shown_page", "page_version", "experience"),
+    "user_id": ("userid", *ALIASES["user_id"], "id"),
+    "variant": ("variant", "group", "arm", "bucket", "treatmentgroup", "testgroup", "version", "variation",
+                "experimentgroup", "cohort", "分组", "实验组"),
+    "converted": ("converted", "conversion", "purchased", "isconverted", "ordered", "success", "转化", "是否转化"),
+    "timestamp": ("exposedat", "exposuretime", "exposuredate", *ALIASES["timestamp"]),
+    "revenue": ("revenue", "amount", "sales", "ordervalue", "spend", "value", "gmv", "收入", "销售额"),
+    "pre_metric": ("premetric", "prerevenue", "preperiod", "preperiodrevenue", "prior", "priorrevenue", "history"),
+    "page": ("page", "landingpage", "shownpage", "pageversion", "experience", "落地页", "页面"),
 }
-TRUE_WORDS = {"1", "true", "yes", "y", "t", "converted"}
-FALSE_WORDS = {"0", "false", "no", "n", "f", ""}
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
+TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "t", "converted"}
+FALSE_WORDS = {"0", "0.0", "false", "no", "n", "f", ""}
 
 
 def guess_mapping(columns: list[str]) -> dict[str, str]:
-    """Canonical column -> file column, for every canonical column a file column plausibly names."""
-    by_norm = {_norm(c): c for c in columns}
+    """Canonical column -> file column, for every canonical column a file column plausibly names (each used once)."""
+    norm = {c: normalise(c) for c in columns}
     used: set[str] = set()
     mapping: dict[str, str] = {}
     for canon in EXPOSURES.columns:
         for word in SYNONYMS[canon]:
-            col = by_norm.get(word)
-            if col is not None and col not in used:
+            col = next((c for c in columns if norm[c] == word and c not in used), None)
+            if col is not None:
                 mapping[canon] = col
                 used.add(col)
                 break
@@ -64,35 +62,22 @@ def parse_mapping(text: str) -> dict[str, str]:
 
 
 def read_table(source: str | Path | IO[bytes], name: str | None = None) -> pd.DataFrame:
-    """The raw table: CSV (separator sniffed), .csv.gz, or a .zip holding one CSV (macOS '__MACOSX' entries skipped)."""
-    name = name or (str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
-    raw = Path(source).read_bytes() if isinstance(source, (str, Path)) else source.read()
-    if raw[:2] == b"PK":
-        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            members = [m for m in zf.namelist() if not m.startswith("__MACOSX") and not m.endswith("/")]
-            csvs = [m for m in members if m.lower().endswith((".csv", ".txt", ".tsv"))] or members
-            if len(csvs) != 1:
-                raise ValueError(f"{name}: the zip must hold exactly one CSV file, it holds {csvs}")
-            raw = zf.read(csvs[0])
-    elif raw[:2] == b"\x1f\x8b":
-        import gzip
-
-        raw = gzip.decompress(raw)
-    for encoding in ("utf-8-sig", "latin-1"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    """The raw table as text, indexed by file line number (header = line 1). Unreadable files raise ValueError."""
+    if isinstance(source, (str, Path)):
+        src = Source("exposures", Path(source), name or Path(source).name)
+    else:
+        src = Source("exposures", source.read(), name or getattr(source, "name", "upload.csv"))
     try:
-        return pd.read_csv(io.StringIO(text), sep=_sniff_sep(text))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"{name}: not a readable CSV ({exc})") from exc
+        fmt = sniff(src)
+        chunks = list(read_chunks(src, fmt))
+    except IngestError as exc:
+        raise ValueError(str(exc)) from exc
+    return pd.concat(chunks) if chunks else pd.DataFrame(columns=fmt.header)
 
 
-def _sniff_sep(text: str) -> str:
-    head = text[: text.find("\n")] if "\n" in text else text
-    return max([",", ";", "\t", "|"], key=head.count)
+def _lines(mask: pd.Series) -> list[int]:
+    """File line numbers (the table's index) of the first few rows where `mask` holds."""
+    return [int(i) for i in mask.index[mask.to_numpy()][:5]]
 
 
 def _to_converted(values: pd.Series, column: str) -> pd.Series:
@@ -101,14 +86,12 @@ def _to_converted(values: pd.Series, column: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values):
         bad = values.isna() | ~values.isin([0, 1])
         if bad.any():
-            rows = (np.flatnonzero(bad.to_numpy())[:5] + 2).tolist()
-            raise ValueError(f"column {column!r} (converted) must be 0/1; file row(s) {rows} are not")
+            raise ValueError(f"column {column!r} (converted) must be 0/1; line(s) {_lines(bad)} are not")
         return values.astype(int)
     words = values.astype(str).str.strip().str.lower()
     good = words.isin(TRUE_WORDS | FALSE_WORDS)
     if not good.all():
-        rows = (np.flatnonzero(~good.to_numpy())[:5] + 2).tolist()
-        raise ValueError(f"column {column!r} (converted) must be 0/1 or yes/no; file row(s) {rows} are not")
+        raise ValueError(f"column {column!r} (converted) must be 0/1 or yes/no; line(s) {_lines(~good)} are not")
     return words.isin(TRUE_WORDS).astype(int)
 
 
@@ -120,8 +103,12 @@ def to_exposures(table: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
     absent = {k: v for k, v in mapping.items() if v not in table.columns}
     if absent:
         raise ValueError(f"mapped column(s) {absent} are not in the file (columns: {list(table.columns)})")
+    for col in ("user_id", "variant"):
+        empty = table[mapping[col]].isna() | (table[mapping[col]].astype(str).str.strip() == "")
+        if empty.any():
+            raise ValueError(f"column {mapping[col]!r} ({col}) is empty on line(s) {_lines(empty)}")
     out = pd.DataFrame(index=table.index)
-    out["user_id"] = table[mapping["user_id"]].astype(str)
+    out["user_id"] = table[mapping["user_id"]].astype(str).str.strip()
     out["variant"] = table[mapping["variant"]].astype(str).str.strip()
     out["converted"] = _to_converted(table[mapping["converted"]], mapping["converted"])
     if "timestamp" in mapping:
@@ -134,8 +121,7 @@ def to_exposures(table: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
             values = pd.to_numeric(table[mapping[col]], errors="coerce")
             bad = values.isna() & table[mapping[col]].notna()
             if bad.any():
-                rows = (np.flatnonzero(bad.to_numpy())[:5] + 2).tolist()
-                raise ValueError(f"column {mapping[col]!r} ({col}) must be numeric; file row(s) {rows} are not")
+                raise ValueError(f"column {mapping[col]!r} ({col}) must be numeric; line(s) {_lines(bad)} are not")
             out[col] = values.astype(float)
     if "page" in mapping:
         out["page"] = table[mapping["page"]].astype(str).str.strip()

@@ -69,7 +69,8 @@ class Source:
             return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
         if head == b"PK\x03\x04" and self.name.lower().endswith(".zip"):
             zf = zipfile.ZipFile(raw)
-            members = [m for m in zf.namelist() if not m.endswith("/")]
+            # macOS adds "__MACOSX/._name" resource entries to zips it creates; they are not data.
+            members = [m for m in zf.namelist() if not m.endswith("/") and not m.startswith("__MACOSX/")]
             if len(members) != 1:
                 raise IngestError(f"a .zip upload must hold exactly one CSV file, it holds {len(members)}",
                                   file=self.name)
