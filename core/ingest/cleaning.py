@@ -121,17 +121,15 @@ class Deduplicator:
     """Exact duplicate lines of one file, across chunks (a 64-bit hash per row)."""
 
     def __init__(self) -> None:
-        self.seen: set[int] = set()
+        self.seen = np.empty(0, dtype=np.uint64)
 
     def drop(self, raw: pd.DataFrame, keep_index: pd.Index, report: FileReport) -> pd.Index:
         rows = raw.loc[keep_index]
         if rows.empty:
             return keep_index
-        h = pd.util.hash_pandas_object(rows, index=False).to_numpy()
-        dup = pd.Series(h).duplicated().to_numpy().copy()
-        if self.seen:
-            dup |= np.fromiter((x in self.seen for x in h.tolist()), dtype=bool, count=len(h))
-        self.seen.update(h.tolist())
+        h = pd.Series(pd.util.hash_pandas_object(rows, index=False).to_numpy())
+        dup = h.duplicated().to_numpy() | h.isin(self.seen).to_numpy()
+        self.seen = np.concatenate([self.seen, h.to_numpy()[~dup]])
         if dup.any():
             report.drop("duplicate_row", "the same line appears earlier in the file (kept once)", keep_index[dup])
         return keep_index[~dup]

@@ -76,6 +76,8 @@ def normalise(name: str) -> str:
 
 def _fields_for(kind: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(required, one_of, optional) canonical fields a file of `kind` may fill."""
+    if kind not in KINDS:
+        raise IngestError(f"unknown upload kind {kind!r}; use one of {', '.join(KINDS)}")
     if kind == "transactions":
         extra = ("title", "description", "category", "brand", "age", "gender", "region")
         return EVENTS.required, (), EVENTS.optional + extra

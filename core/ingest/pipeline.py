@@ -24,6 +24,7 @@ from db.shop_write import ShopWriter, new_dataset
 
 # Profiles and catalogue first, so events in the same upload find their users and items.
 _ORDER = {"users": 0, "items": 1, "transactions": 2, "events": 3}
+SQLITE_CACHE_KB = 512 * 1024
 _USER_COLS = ("age", "gender", "region", "signup_date")
 _ITEM_COLS = ("title", "description", "category", "price", "brand", "listed_at")
 
@@ -74,6 +75,7 @@ def ingest(session: Session, uploads: list[Upload], options: IngestOptions | Non
                                   file=up.source.name)
             mapping.validate(fmt.header, up.source.name)
             formats.append((up, fmt, mapping))
+        _roomy_sqlite_cache(session)
         dataset = new_dataset(session, kinds, names, {u.source.name: m.to_dict() for u, _, m in formats})
         writer = ShopWriter(session, dataset, unknown=options.unknown)
         for up, fmt, mapping in formats:
@@ -110,6 +112,13 @@ def ingest_into_store(url: str | None, uploads: list[Upload], options: IngestOpt
             return ingest(session, uploads, options)
     except UploadRejected as rejected:
         return rejected.report
+
+
+def _roomy_sqlite_cache(session: Session) -> None:
+    """A big upload is one transaction: let SQLite keep its pages in memory instead of spilling them as it goes."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
 
 
 def _top_reasons(f: FileReport) -> str:

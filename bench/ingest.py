@@ -1,0 +1,127 @@
+"""Ingestion throughput: generate a 1,000,000-row events CSV, upload it into a temp store, print rows/s and peak memory.
+
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--chunk-rows 100000] [--json]
+
+Goal on the 2-core dev machine: <= 30 s and <= 2 GB peak resident memory for 1M rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.ingest import IngestOptions, Source, Upload, ingest_into_store  # noqa: E402
+
+ACTIONS = np.array(["view", "view", "view", "click", "add_to_cart", "favorite", "purchase"])
+
+
+def make_events_csv(path: Path, rows: int, seed: int = 0) -> None:
+    """A shop-like export: Zipf-ish item popularity, 1/20 as many users as rows, a year of timestamps."""
+    rng = np.random.default_rng(seed)
+    n_users, n_items = max(rows // 20, 1), max(rows // 50, 1)
+    start = np.datetime64("2024-01-01T00:00:00")
+    done = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("customer_id,product_id,event_type,event_time,qty,unit_price,session_id\n")
+        while done < rows:
+            n = min(200_000, rows - done)
+            items = np.minimum(rng.zipf(1.3, n), n_items) - 1
+            frame = pd.DataFrame({
+                "customer_id": np.char.add("C", rng.integers(0, n_users, n).astype(str)),
+                "product_id": np.char.add("SKU-", items.astype(str)),
+                "event_type": rng.choice(ACTIONS, n),
+                "event_time": (start + rng.integers(0, 365 * 86400, n).astype("timedelta64[s]")).astype(str),
+                "qty": rng.integers(1, 4, n),
+                "unit_price": np.round(rng.gamma(2.0, 10.0, n), 2),
+                "session_id": np.char.add("s", rng.integers(0, rows // 5 + 1, n).astype(str)),
+            })
+            frame["event_time"] = frame["event_time"].str.replace("T", " ")
+            frame.to_csv(fh, header=False, index=False)
+            done += n
+
+
+class PeakRSS:
+    """Samples this process's resident memory every 50 ms (ru_maxrss also covers the CSV generation)."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._proc = psutil.Process()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="recolm-bench-") as tmp:
+        csv_path = Path(tmp) / "events.csv"
+        t0 = time.perf_counter()
+        make_events_csv(csv_path, args.rows)
+        gen_s = time.perf_counter() - t0
+        url = f"sqlite:///{tmp}/bench.db"
+        with PeakRSS() as mem:
+            rss_before = psutil.Process().memory_info().rss
+            t0 = time.perf_counter()
+            cpu0 = time.process_time()
+            report = ingest_into_store(url, [Upload(Source("events", csv_path))],
+                                       IngestOptions(chunk_rows=args.chunk_rows))
+            seconds = time.perf_counter() - t0
+            cpu = time.process_time() - cpu0
+        result = {
+            "rows": args.rows,
+            "file_mb": round(csv_path.stat().st_size / 2**20, 1),
+            "accepted": report.accepted,
+            "error": report.error,
+            "rows_kept": report.rows_kept,
+            "rows_dropped": report.rows_dropped,
+            "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu, 2),
+            "rows_per_s": round(args.rows / seconds),
+            "peak_rss_mb": round(mem.peak / 2**20),
+            "rss_before_mb": round(rss_before / 2**20),
+            "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "generate_seconds": round(gen_s, 2),
+            "chunk_rows": args.chunk_rows,
+            "goal": "<= 30 s and <= 2048 MB for 1,000,000 rows",
+            "goal_met": bool(report.accepted and seconds <= 30 and mem.peak <= 2 * 2**30),
+        }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['rows']:,} rows ({result['file_mb']} MB CSV) in {result['seconds']} s "
+              f"({result['rows_per_s']:,} rows/s, {result['cpu_seconds']} s CPU); peak memory "
+              f"{result['peak_rss_mb']} MB; kept {result['rows_kept']:,}; goal met: {result['goal_met']}")
+    return 0 if report.accepted else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
