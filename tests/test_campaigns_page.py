@@ -1,0 +1,66 @@
+"""AppTest of the Coupons page on the demo shop: plan, see who and why, Qini, store, per-user view, not-causal mode."""
+
+from __future__ import annotations
+
+from tests.conftest import app_test
+
+
+def _plan(at):
+    next(b for b in at.button if b.label == "Plan campaign").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_marketer_plans_a_causal_campaign_under_budget(demo_store):
+    at = app_test("campaigns")
+    at.run()
+    assert not at.exception
+    assert any("Plan campaign" in i.value for i in at.info)
+    next(n for n in at.number_input if n.label == "Budget").set_value(40.0)
+    _plan(at)
+    assert any("Causal targeting" in s.value for s in at.success)
+    metrics = {m.label: m.value for m in at.metric}
+    assert 0 < int(metrics["Targeted"]) <= 40
+    assert metrics["Incremental revenue"] != "n/a"
+    targets = at.dataframe[0].value
+    assert 0 < len(targets) <= 40 and targets["reason"].str.len().gt(0).all()
+    assert len(at.get("plotly_chart")) == 1  # the Qini curve
+    qini = at.dataframe[1].value
+    assert set(qini["targeting"]) == {"random", "t_learner", "x_learner"}
+    # Per-user view starts with the best-ranked customer.
+    assert {m.label: m.value for m in at.metric}["Status"] == "targeted"
+    next(b for b in at.button if b.label == "Store campaign").click()
+    at.run()
+    assert any("Stored as campaign" in s.value for s in at.success)
+
+
+def test_without_a_past_campaign_the_list_is_labelled_not_causal(demo_store):
+    at = app_test("campaigns")
+    at.run()
+    sb = next(s for s in at.selectbox if s.label.startswith("Learn uplift"))
+    sb.set_value(sb.options[-1])
+    _plan(at)
+    assert any("Not causal" in w.value for w in at.warning)
+    assert {m.label: m.value for m in at.metric}["Incremental revenue"] == "n/a"
+
+
+def test_coupon_user_from_the_recommendation_page_is_preselected(demo_store):
+    at = app_test("campaigns")
+    at.run()
+    _plan(at)
+    users = at.dataframe[0].value["user_id"].tolist()
+    pick = users[-1]
+    at.session_state["coupon_user"] = pick
+    at.run()
+    customer = next(s for s in at.selectbox if s.label == "Customer")
+    assert customer.value == pick
+
+
+def test_user_query_param_opens_that_customer(demo_store):
+    at = app_test("campaigns")
+    at.run()
+    _plan(at)
+    pick = at.dataframe[0].value["user_id"].tolist()[1]
+    at.query_params["user"] = pick
+    at.run()
+    assert next(s for s in at.selectbox if s.label == "Customer").value == pick
