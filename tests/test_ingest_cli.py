@@ -1,0 +1,65 @@
+"""`python -m core ingest`: the report as JSON, exit code 0 on success and non-zero on a rejected upload."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.__main__ import main
+from db.engine import session_scope
+from db.models import Event
+from db.shop_read import store_counts
+
+
+def _run(capsys, *argv: str) -> tuple[int, dict]:
+    code = main(["ingest", *argv, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_cli_upload_with_corrected_mapping_and_purchase_values(store_url, tmp_path: Path, capsys):
+    items = tmp_path / "items.csv"
+    items.write_text("sku,name\nA,Mug\nB,Plate\n")
+    users = tmp_path / "people.csv"
+    users.write_text("customer,region\n1,UK\n2,FR\n")
+    events = tmp_path / "log.csv"
+    events.write_text("who,sku,what,when\n1,A,checkout,2024-05-01 10:00\n1,B,look,2024-05-01 10:05\n2,C,look,2024-05-02\n")
+    code, report = _run(capsys, "--db", store_url, "--items", str(items), "--events", str(events),
+                        "--users", str(users),
+                        "--map", "who=user_id", "--map", "what=action_type", "--map", "when=timestamp",
+                        "--purchase-values", "checkout", "--unknown", "drop")
+    assert code == 0, report
+    assert report["accepted"] and report["rows_read"] == 7 and report["rows_kept"] == 6
+    assert [f["kind"] for f in report["files"]] == ["users", "items", "events"]
+    ev = report["files"][2]
+    assert ev["mapping"] == {"item_id": "sku", "user_id": "who", "action_type": "what", "timestamp": "when"}
+    assert ev["dropped"]["unknown_item"]["examples"] == [4]
+    assert "look" in " ".join(ev["warnings"])  # an unrecognised action word is named
+    with session_scope(store_url) as s:
+        assert sorted(a for (a,) in s.query(Event.action)) == ["other", "purchase"]
+
+
+def test_cli_rejected_upload_exits_non_zero_and_changes_nothing(store_url, tmp_path: Path, capsys):
+    good = tmp_path / "ok.csv"
+    good.write_text("user_id,item_id,timestamp\n1,A,2024-01-01\n")
+    assert _run(capsys, "--db", store_url, "--events", str(good), "--all-purchases")[0] == 0
+    with session_scope(store_url) as s:
+        before = store_counts(s)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user_id,item_id\n1,A\n")
+    code, report = _run(capsys, "--db", store_url, "--transactions", str(bad))
+    assert code == 1 and not report["accepted"]
+    assert "bad.csv" in report["error"] and "required column timestamp is missing" in report["error"]
+    code, report = _run(capsys, "--db", store_url, "--events", str(tmp_path / "nope.csv"))
+    assert code == 1 and "no such file" in report["error"]
+    with session_scope(store_url) as s:
+        assert store_counts(s) == before
+
+
+def test_cli_human_output_and_usage_errors(store_url, tmp_path: Path, capsys):
+    assert main(["ingest", "--db", store_url]) == 2
+    assert "give at least one of" in capsys.readouterr().err
+    path = tmp_path / "u.csv"
+    path.write_text("customer,age\n7,41\n")
+    assert main(["ingest", "--db", store_url, "--users", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ACCEPTED: 1 rows read, 1 kept") and "u.csv (users, utf-8" in out
