@@ -15,7 +15,7 @@ from core.models.base import Recommender
 class EASE(Recommender):
     """B = argmin ||X - XB||² + λ||B||², diag(B) = 0; closed form B = -P / diag(P), P = (XᵀX + λI)⁻¹.
 
-    The Gram inverse runs in float32 through torch.linalg (scipy's OpenBLAS float64 inverse crashes on
+    The Gram inverse runs in float32 through torch (Cholesky) (scipy's OpenBLAS float64 inverse crashes on
     ≥16k items on 2 threads). Memory is ~3 × n_items² × 4 bytes, so catalogues above `max_items` are refused.
     """
 
@@ -40,12 +40,15 @@ class EASE(Recommender):
         x = data.user_item_matrix(binary=True)
         gram = torch.from_numpy((x.T @ x).toarray().astype(np.float32))
         gram.diagonal().add_(float(self.lam))
-        p = torch.linalg.inv(gram)
+        # Cholesky + inverse from the factor: half the time of a general inverse for this SPD matrix.
+        p = torch.cholesky_inverse(torch.linalg.cholesky(gram))
         del gram
+        if not p.is_contiguous():
+            p = p.T  # P is symmetric; LAPACK hands it back column-major, its transpose is row-major for free
         diag = p.diagonal().clone()
-        p.div_(-diag)  # column j divided by -P_jj
+        p.div_(-diag)  # B_ij = -P_ij / P_jj
         p.diagonal().zero_()
-        self.weights_ = p.numpy()
+        self.weights_ = np.ascontiguousarray(p.numpy())
         return self
 
     def score(self, histories: Sequence[np.ndarray], users: np.ndarray | None = None) -> np.ndarray:
