@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from db.models import Item, ModelVersion, Recommendation, RecommendationBatch, User
+from db.models import Dataset, Event, Item, ModelVersion, Recommendation, RecommendationBatch, User
 
 BATCH_COLUMNS = ("user_store_id", "item_store_id", "rank", "score", "reason")
+
+
+def data_version(session: Session) -> tuple[int | None, int | None]:
+    """(newest data set id, newest event id): changes whenever shop data is added, so caches keyed on it refresh."""
+    return session.scalar(select(func.max(Dataset.id))), session.scalar(select(func.max(Event.id)))
 
 
 def save_batch(

@@ -1,4 +1,248 @@
-import streamlit as st
+"""Recommendations: what would we show this customer, and why? Pick a customer, see the history, the top-K with a
+reason per item, and how diversity / freshness / exploration change the list; serve a customer without purchases;
+answer a shopper's question; export a batch."""
 
-st.title("recommendations")
-st.info("Coming soon.")
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
+
+from core.export import to_csv_bytes
+from core.recommend import ItemFilter, PreviewOptions, RecommendationService
+from core.recommend.batch import batch_recommend, store_batch
+from core.schema import ACTIVITY_BUCKETS, AGE_BANDS
+from db.recommendations import data_version, list_batches
+from db.registry import active_model, list_models
+from db.user_history import user_history, user_profile
+from pages.common import db_url, store_session
+
+ANY = "any"
+ACTIVITY = ["0", *(name for name, _, _ in ACTIVITY_BUCKETS)]
+
+
+@st.cache_resource(show_spinner="Loading the shop data, the model and the item text vectors…", max_entries=4)
+def load_service(url: str, version: tuple, model_id: int) -> RecommendationService:
+    """Built once per (store, data version, model version); item text vectors are computed here, not per rerun."""
+    with store_session() as session:
+        service = RecommendationService.from_store(session, model_id)
+    _ = service.vectors, service.reasons, service.segpop  # warm the expensive parts once
+    return service
+
+
+def _fmt_quality(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _show_list(frame: pd.DataFrame, key: str) -> None:
+    st.dataframe(
+        frame, hide_index=True, key=key,
+        column_config={
+            "rank": st.column_config.NumberColumn("rank", width="small"),
+            "score": st.column_config.NumberColumn("score", format="%.4g"),
+            "price": st.column_config.NumberColumn("price", format="%.2f"),
+            "reason": st.column_config.TextColumn("reason", width="large"),
+            "is_new": st.column_config.CheckboxColumn("new"),
+            "explore": st.column_config.CheckboxColumn("explore"),
+        },
+    )
+
+
+def _coupon_link(user_id: str) -> None:
+    """Link to this customer's coupon view; outside st.navigation (a page run alone) a plain URL does the job."""
+    try:
+        st.page_link("pages/campaigns.py", label="Coupons for this customer", icon="🎟️", query_params={"user": user_id})
+    except StreamlitPageNotFoundError:
+        st.markdown(f"🎟️ [Coupons for this customer](campaigns?user={quote(user_id)})")
+
+
+st.title("Recommendations")
+st.caption("What would we show this customer, and why? Every reason cites this customer's own purchases, "
+           "their segment's best sellers, or a new arrival.")
+
+with store_session() as session:
+    models = list_models(session)
+    active = active_model(session)
+    version = data_version(session)
+if not models:
+    st.info("No trained model yet. Train one (a baseline takes seconds) and activate it, then come back.")
+    st.page_link("pages/training.py", label="Go to Training & registry", icon="🧠")
+    st.stop()
+
+labels = {f"{m.name} v{m.version} ({m.kind})" + (" · active" if m.is_active else ""): m.id for m in models}
+default = next((i for i, mid in enumerate(labels.values()) if active is not None and mid == active.id), 0)
+model_label = st.selectbox("Model", list(labels), index=default, key="rec_model",
+                           help="The active model is what campaigns use; pick another to compare.")
+try:
+    service = load_service(db_url(), version, labels[model_label])
+except (LookupError, ValueError, FileNotFoundError) as exc:
+    st.error(f"This model cannot be used for previews: {exc}")
+    st.stop()
+users = service.users_frame
+
+# ---- find a customer ----------------------------------------------------------------------------------------
+st.header("1 · Find a customer")
+how = st.radio("Find by", ["Customer id", "Segment / activity"], horizontal=True, key="rec_find")
+if how == "Customer id":
+    query = st.text_input("Customer id (or part of it)", key="rec_user_query")
+    matches = service.select_users(id_contains=query) if query.strip() else service.select_users()
+else:
+    c1, c2, c3 = st.columns(3)
+    region = c1.selectbox("Region", [ANY, *sorted(users["region"].dropna().unique())], key="rec_region")
+    band = c2.selectbox("Age band", [ANY, *(b for b, _, _ in AGE_BANDS)], key="rec_band")
+    activity = c3.selectbox("Purchases (activity bucket)", [ANY, *ACTIVITY], key="rec_activity",
+                            help="0 = customers with no purchases yet (served by cold start).")
+    matches = service.select_users(region=None if region == ANY else region, age_band=None if band == ANY else band,
+                                   activity=None if activity == ANY else activity)
+if len(matches) == 0:
+    st.warning("No customer matches; loosen the search.")
+    st.stop()
+shown = users.iloc[matches[:500]]
+options = shown["user_id"].tolist()
+user_id = st.selectbox(f"Customer ({len(matches):,} match{'es' if len(matches) != 1 else ''}"
+                       f"{', first 500 listed' if len(matches) > 500 else ''})", options, key="rec_user")
+u = service.find_user(user_id)
+row = users.iloc[u]
+
+with store_session() as session:
+    store_id = int(service.data.users["store_id"].iloc[u])
+    profile = user_profile(session, store_id)
+    history = user_history(session, store_id)
+
+m = st.columns(5)
+m[0].metric("Customer", user_id)
+m[1].metric("Region", row["region"] or "—")
+m[2].metric("Age band", row["age_band"] or "—")
+m[3].metric("Purchases", int(row["purchases"]))
+m[4].metric("Activity bucket", row["activity"])
+if history.empty:
+    st.info("No behaviour recorded for this customer yet: recommendations come from the profile (cold start).")
+else:
+    with st.expander(f"History: {len(history)} events (newest first)", expanded=True):
+        fig = px.scatter(history, x="ts", y="action", color="category", hover_name="title",
+                         hover_data={"price": True, "ts": True, "action": False},
+                         category_orders={"action": ["view", "click", "favorite", "cart", "purchase", "other"]})
+        fig.update_layout(height=260, margin=dict(l=0, r=0, t=10, b=0), legend_title_text="")
+        st.plotly_chart(fig, key="rec_timeline")
+        st.dataframe(history[["ts", "action", "title", "category", "price", "flag"]], hide_index=True, height=220)
+_coupon_link(user_id)
+
+# ---- controls -----------------------------------------------------------------------------------------------
+st.header("2 · Top-K and why")
+c1, c2, c3 = st.columns(3)
+k = c1.number_input("K", 1, 50, 10, key="rec_k")
+c1.caption("How many items the customer would see.")
+exclude_seen = c1.checkbox("Exclude already bought", value=True, key="rec_exclude")
+c1.caption("Hide items this customer has bought before (untick for consumables).")
+categories = sorted(c for c in set(service.categories) if c)
+chosen_cats = c2.multiselect("Categories", categories, key="rec_cats")
+c2.caption("Only show these categories (empty = all). Excluded items can never slip back in.")
+prices = service.prices[pd.notna(service.prices)]
+price_hi = float(max(prices.max(), 1.0)) if len(prices) else 1.0
+price_range = c2.slider("Price range", 0.0, price_hi, (0.0, price_hi), key="rec_price")
+c2.caption("Items priced outside the range (or with no price, once narrowed) are not shown.")
+diversity = c3.slider("Diversity λ", 0.0, 1.0, 0.0, 0.05, key="rec_diversity")
+c3.caption("0 = pure relevance; higher swaps near-duplicates for different items (MMR on item text vectors).")
+freshness = c3.slider("Freshness boost", 0.0, 2.0, 0.0, 0.1, key="rec_fresh")
+c3.caption("Lift items listed in the last 30 days; 1 = worth as much as the best match.")
+exploration = c3.slider("Exploration share", 0.0, 0.5, 0.0, 0.1, key="rec_explore")
+c3.caption("Share of slots kept for categories this customer has never bought.")
+
+narrowed = price_range != (0.0, price_hi)
+flt = ItemFilter(categories=tuple(chosen_cats), min_price=price_range[0] if narrowed else None,
+                 max_price=price_range[1] if narrowed else None)
+opts = PreviewOptions(k=int(k), exclude_seen=exclude_seen, filter=flt, diversity=diversity, freshness=freshness,
+                      exploration=exploration)
+preview = service.preview(u, opts)
+st.markdown(f"**Based on:** {preview.based_on} · model **{service.model_label}**")
+for note in preview.notes:
+    st.warning(note)
+q = st.columns(4)
+q[0].metric("Diversity before", _fmt_quality(preview.before.diversity))
+q[1].metric("Diversity after", _fmt_quality(preview.after.diversity),
+            delta=None if preview.after.diversity is None or preview.before.diversity is None
+            else round(preview.after.diversity - preview.before.diversity, 3))
+q[2].metric("Novelty before (bits)", f"{preview.before.novelty:.2f}")
+q[3].metric("Novelty after (bits)", f"{preview.after.novelty:.2f}",
+            delta=round(preview.after.novelty - preview.before.novelty, 2))
+st.caption("Diversity: 1 − mean cosine similarity of the items' text (higher = more varied). Novelty: mean "
+           "self-information of the items (higher = less mainstream).")
+_show_list(preview.frame(), "rec_list")
+
+# ---- cold start -------------------------------------------------------------------------------------------
+st.header("3 · A customer without purchases")
+cold_ids = users.loc[users["purchases"] == 0, "user_id"].tolist()
+st.caption("Served from the profile (best sellers of their age band and region) and, if typed, their interests "
+           "matched on item text, so new items nobody has bought yet can be recommended too.")
+cold_choice = st.selectbox("Customer with no purchases", ["(anonymous visitor)", *cold_ids[:500]], key="rec_cold_user",
+                           index=1 if cold_ids else 0)
+interests = st.text_input("Interests in their own words (optional)", key="rec_interests",
+                          placeholder="e.g. trail running and good coffee")
+cold_u = None if cold_choice == "(anonymous visitor)" else service.find_user(cold_choice)
+if interests.strip() and service.vectors is None:
+    st.warning("This catalogue has no item text, so typed interests cannot be matched.")
+    interests = ""
+cold = service.preview(cold_u, PreviewOptions(k=int(k), filter=flt, freshness=freshness), interests=interests or None)
+st.markdown(f"**Based on:** {cold.based_on}")
+_show_list(cold.frame(), "rec_cold_list")
+
+# ---- semantic search --------------------------------------------------------------------------------------
+st.header("4 · Answer a shopper's question")
+st.caption(f"Matches the question on item text (MiniLM), keeps price limits like “under 50”, then re-orders the "
+           f"best matches by {user_id}'s own model score. English works best.")
+question = st.text_input("Shopper's question", key="rec_search", placeholder="a gift for a runner under 50")
+if question.strip():
+    if service.vectors is None:
+        st.warning("This catalogue has no item text: semantic search is not available.")
+    else:
+        found = service.search(question, u, k=int(k), flt=flt)
+        understood = [f"looking for “{found.parsed.text}”"]
+        if found.parsed.min_price is not None:
+            understood.append(f"price ≥ {found.parsed.min_price:g}")
+        if found.parsed.max_price is not None:
+            understood.append(f"price ≤ {found.parsed.max_price:g}")
+        st.info("Understood: " + ", ".join(understood))
+        for note in found.parsed.notes:
+            st.warning(f"Not understood: {note}")
+        if found.items:
+            frame = pd.DataFrame([{"rank": r.rank, "item_id": r.item_id, "title": r.title, "category": r.category,
+                                   "price": r.price, "similarity": s, "reason": r.reason}
+                                  for r, s in zip(found.items, found.similarity)])
+            st.dataframe(frame, hide_index=True, key="rec_search_list")
+        else:
+            st.warning("No item matches within these limits.")
+
+# ---- batch export -----------------------------------------------------------------------------------------
+st.header("5 · Batch and export")
+st.caption("Top-K for everyone or a segment with the current K, 'exclude bought' and filters; stored as a batch "
+           "and downloadable as CSV (cells that a spreadsheet would run as formulas are escaped).")
+b1, b2, b3 = st.columns(3)
+b_region = b1.selectbox("Region", [ANY, *sorted(users["region"].dropna().unique())], key="rec_b_region")
+b_band = b2.selectbox("Age band", [ANY, *(b for b, _, _ in AGE_BANDS)], key="rec_b_band")
+b_activity = b3.selectbox("Activity bucket", [ANY, *ACTIVITY], key="rec_b_activity")
+if st.button("Compute and store batch", key="rec_batch_go", type="primary"):
+    who = service.select_users(region=None if b_region == ANY else b_region, age_band=None if b_band == ANY else b_band,
+                               activity=None if b_activity == ANY else b_activity)
+    if len(who) == 0:
+        st.warning("No customer in that segment.")
+    else:
+        with st.spinner(f"Scoring {len(who):,} customers…"):
+            result = batch_recommend(service, who, k=int(k), exclude_seen=exclude_seen, flt=flt)
+            config = {"k": int(k), "region": b_region, "age_band": b_band, "activity": b_activity,
+                      "categories": list(chosen_cats), "exclude_seen": exclude_seen, "source": "page"}
+            with store_session() as session:
+                batch_id = store_batch(session, service, result, config)
+        st.session_state["rec_batch"] = (batch_id, to_csv_bytes(result.csv_frame()), result.n_users, result.seconds)
+if "rec_batch" in st.session_state:
+    batch_id, payload, n_users, seconds = st.session_state["rec_batch"]
+    st.success(f"Batch {batch_id}: {n_users:,} customers in {seconds:.2f}s.")
+    st.download_button("Download CSV", payload, file_name=f"recommendations-batch-{batch_id}.csv", mime="text/csv",
+                       key="rec_download")
+with store_session() as session:
+    batches = list_batches(session)
+if not batches.empty:
+    with st.expander(f"Stored batches ({len(batches)})"):
+        st.dataframe(batches.drop(columns=["config"]), hide_index=True)

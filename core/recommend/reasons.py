@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-SIMILAR_MIN_COSINE = 0.5
+SIMILAR_MIN_COSINE = 0.55
 SEGMENT_TOP_N = 20
+MIN_COBUYERS = 2  # co-purchase evidence needs at least this many other customers…
+MIN_LIFT = 1.5  # …buying the item this much more often than shoppers at large
 MAX_TITLE = 40
 
 
@@ -53,6 +55,8 @@ class ReasonContext:
     vectors: np.ndarray | None
     counts: np.ndarray
     segments: np.ndarray  # per user index: segment label or ""
+    counts_users: np.ndarray  # per item: how many distinct customers bought it
+    n_buyers: int  # customers with at least one purchase
     _segment_rank: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
@@ -67,8 +71,11 @@ class ReasonContext:
             bands = data.users["age_band"] if "age_band" in data.users else pd.Series([None] * data.n_users)
             regions = data.users["region"] if "region" in data.users else pd.Series([None] * data.n_users)
             segments = np.asarray([segment_label(b, r) or "" for b, r in zip(bands, regions)], dtype=object)
+        matrix = data.user_item_matrix()
         return cls(
-            purchases=data.user_item_matrix().tocsc(),
+            purchases=matrix.tocsc(),
+            counts_users=np.asarray(matrix.sum(axis=0)).ravel(),
+            n_buyers=int((np.diff(matrix.indptr) > 0).sum()),
             titles=titles,
             item_keys=np.asarray(data.item_keys),
             vectors=vectors,
@@ -149,19 +156,23 @@ def _one(ctx, item, pos, hist, co, sim, seg_rank, segment, is_fresh, is_explore)
             return Reason("new", f"new arrival like {ctx.titles[best_sim]}", (best_sim,))
         return Reason("new", "new arrival")
     if len(hist):
-        column = co[:, pos].copy()
+        column = co[:, pos].astype(np.float64)
         if np.any(hist == item):  # a repeat buy: the user is in every count and is not evidence for itself
             column = np.maximum(column - 1, 0)
             column[hist == item] = 0
-        if column.max() > 0:
+        # Evidence only when buyers of the history item buy this one clearly more often than shoppers at large.
+        n_buyers = max(ctx.n_buyers, 1)
+        base = ctx.counts_users[item] / n_buyers
+        confidence = column / np.maximum(ctx.counts_users[hist], 1)
+        strong = (column >= MIN_COBUYERS) & (confidence >= MIN_LIFT * base)
+        if strong.any():
+            column = np.where(strong, column, 0)
             top = [int(j) for j in np.lexsort((hist, -column)) if column[j] > 0][:2]
             names = " and ".join(ctx.titles[hist[j]] for j in top)
-            n_buyers = int(column[top[0]])
-            return Reason(
-                "copurchase",
-                f"you bought {names} — {n_buyers} customer{'s' if n_buyers != 1 else ''} who did also bought this",
-                tuple(int(hist[j]) for j in top),
-            )
+            n = int(column[top[0]])
+            tail = "bought both" if len(top) == 1 else f"bought it with {ctx.titles[hist[top[0]]]}"
+            return Reason("copurchase", f"you bought {names} — {n} customers {tail}",
+                          tuple(int(hist[j]) for j in top))
         if best_sim is not None:
             return Reason("similar", f"similar to {ctx.titles[best_sim]} you bought", (best_sim,))
     if is_explore:

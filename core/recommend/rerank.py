@@ -220,8 +220,9 @@ def _outside_mask(item_categories, user_categories, n_items: int) -> np.ndarray 
 
 
 def _outside(items, item_categories, user_categories, options) -> np.ndarray:
+    """Exploration flags: only when exploration is asked for (otherwise nothing was placed to explore)."""
     mask = _outside_mask(item_categories, user_categories, 0)
-    if mask is None:
+    if mask is None or options.exploration == 0:
         return np.zeros(len(items), dtype=bool)
     return mask[np.asarray(items, dtype=np.int64)]
 
