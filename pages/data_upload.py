@@ -1,4 +1,172 @@
+"""Upload data: a shop's CSV exports through the column mapping into the store, with a validation report.
+
+Choose the files, check the guessed mapping, say which action means "purchase", ingest (one transaction: a
+rejected upload changes nothing), read the report. Earlier uploads and their reports are listed below.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("data_upload")
-st.info("Coming soon.")
+from core.ingest import (
+    KIND_LABELS,
+    KINDS,
+    IngestError,
+    IngestOptions,
+    Source,
+    Upload,
+    UploadRejected,
+    fields_for,
+    guess_mapping,
+    ingest,
+    preview,
+)
+from core.ingest.mapping import ColumnMapping, likely_purchase_values
+from core.ingest.report import dropped_table
+from db.datasets import list_datasets
+from pages.common import store_session
+
+NOT_MAPPED = "— not in this file —"
+ALL_PURCHASES = "Every row is a purchase"
+SOME_PURCHASES = "Only these action values"
+FIELD_HELP = {
+    "user_id": "the customer", "item_id": "the product", "timestamp": "when it happened",
+    "action_type": "view / cart / purchase … in the shop's words", "invoice": "order number (C… = cancellation)",
+}
+
+
+def _mapping_editor(kind: str, name: str, header: list[str], sample: pd.DataFrame) -> ColumnMapping:
+    """Selectboxes pre-filled with the guess; returns the mapping as the user left it."""
+    guess = guess_mapping(kind, header)
+    options = [NOT_MAPPED, *header]
+    columns: dict[str, str] = {}
+    fields = fields_for(kind)
+    grid = st.columns(4)
+    for n, field in enumerate(fields):
+        current = guess.columns.get(field)
+        choice = grid[n % 4].selectbox(
+            field, options, index=options.index(current) if current in header else 0,
+            key=f"map:{kind}:{name}:{field}", help=FIELD_HELP.get(field),
+        )
+        if choice != NOT_MAPPED:
+            columns[field] = choice
+    mapping = ColumnMapping(kind, columns)
+    if kind in ("events", "transactions"):
+        action_col = columns.get("action_type")
+        if action_col is None:
+            st.caption("No action column: every row counts as a purchase.")
+            mapping.all_purchases = True
+        else:
+            values = [str(v) for v in pd.unique(sample[action_col].dropna())][:200]
+            how = st.radio("Which rows are purchases?", [SOME_PURCHASES, ALL_PURCHASES], horizontal=True,
+                           index=1 if kind == "transactions" else 0, key=f"buy:{kind}:{name}")
+            if how == ALL_PURCHASES:
+                mapping.all_purchases = True
+            else:
+                chosen = st.multiselect(f"Values of {action_col!r} that mean purchase", values,
+                                        default=likely_purchase_values(values), key=f"buyvals:{kind}:{name}")
+                mapping.purchase_values = tuple(chosen)
+        if kind == "transactions" and action_col is None:
+            mapping.all_purchases = True
+        fmt = st.text_input("Timestamp format (blank: detect; e.g. %d/%m/%Y %H:%M, unix-seconds)", "",
+                            key=f"tsfmt:{kind}:{name}")
+        mapping.timestamp_format = fmt.strip() or None
+    return mapping
+
+
+def _render_report(report: dict, title: str | None = None) -> None:
+    if title:
+        st.markdown(f"**{title}**")
+    if report.get("accepted"):
+        st.success(f"Upload accepted: data set version {report.get('dataset_id')}.")
+    else:
+        st.error(f"Upload rejected, the store is unchanged. {report.get('error') or ''}")
+    flagged = sum(i["count"] for f in report.get("files", []) for i in f.get("flagged", {}).values())
+    cols = st.columns(4)
+    cols[0].metric("Rows read", f"{report.get('rows_read', 0):,}")
+    cols[1].metric("Rows kept", f"{report.get('rows_kept', 0):,}")
+    cols[2].metric("Rows dropped", f"{report.get('rows_dropped', 0):,}")
+    cols[3].metric("Rows flagged", f"{flagged:,}", help="kept for the record, never counted as purchases")
+    table = dropped_table(report)
+    if table:
+        st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+    for f in report.get("files", []):
+        written = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in f.get("written", {}).items())
+        st.caption(f"{f['file']} ({f['kind']}; {f.get('encoding')}, {f.get('separator')} separated; "
+                   f"times {f.get('timestamp_format') or '–'}): {f['rows_read']:,} read, {f['rows_kept']:,} kept. "
+                   f"{written}")
+        for w in f.get("warnings", []):
+            st.warning(f"{f['file']}: {w}")
+
+
+st.title("Upload data")
+st.caption("Upload your shop's CSV exports (UTF-8 or GBK; comma, semicolon or tab separated; .csv, .gz or .zip). "
+           "Column names are guessed; correct them below. One upload is one transaction: if it is rejected, "
+           "nothing in the store changes.")
+
+kinds = st.multiselect("Files in this upload", list(KINDS), default=["events", "items", "users"],
+                       format_func=lambda k: KIND_LABELS[k])
+uploads: list[Upload] = []
+problems: list[str] = []
+for kind in kinds:
+    st.subheader(KIND_LABELS[kind])
+    file = st.file_uploader(f"{kind} CSV", type=["csv", "txt", "tsv", "gz", "zip"], key=f"file:{kind}")
+    if file is None:
+        continue
+    source = Source(kind, file.getvalue(), file.name)
+    try:
+        fmt, sample = preview(source)
+    except IngestError as exc:
+        st.error(str(exc))
+        problems.append(str(exc))
+        continue
+    st.caption(f"{file.name}: {fmt.encoding}, {fmt.separator_name} separated, {len(fmt.header)} columns.")
+    st.dataframe(sample.head(10), hide_index=True, width="stretch")
+    mapping = _mapping_editor(kind, file.name, fmt.header, sample)
+    try:
+        mapping.validate(fmt.header, file.name)
+    except IngestError as exc:
+        st.error(str(exc))
+        problems.append(str(exc))
+    uploads.append(Upload(source, mapping))
+
+st.subheader("Options")
+cols = st.columns(2)
+unknown = cols[0].radio("Events for users or items the store does not know", ["create", "drop"],
+                        format_func=lambda v: {"create": "Create them", "drop": "Drop those rows"}[v],
+                        horizontal=True)
+strict = cols[1].checkbox("Reject the whole upload if any row would be dropped")
+
+if st.button("Ingest", type="primary", disabled=not uploads or bool(problems)):
+    progress = st.empty()
+    options = IngestOptions(unknown=unknown, strict=strict,
+                            progress=lambda name, n: progress.caption(f"{name}: {n:,} rows read…"))
+    try:
+        with st.spinner("Ingesting…"), store_session() as session:
+            result = ingest(session, uploads, options).to_dict()
+    except UploadRejected as rejected:
+        result = rejected.report.to_dict()
+    progress.empty()
+    st.session_state["upload_report"] = result
+    st.cache_data.clear()  # other pages cache store summaries
+
+if "upload_report" in st.session_state:
+    st.subheader("Validation report")
+    _render_report(st.session_state["upload_report"])
+
+st.subheader("Data set versions")
+with store_session() as session:
+    versions = list_datasets(session)
+if not versions:
+    st.info("No data yet: upload files above (or load the demo shop from the Overview page).")
+else:
+    st.dataframe(pd.DataFrame([{"version": v.id, "created": v.created_at, "kind": v.kind, "files": v.name,
+                                "rows read": v.rows_read, "rows kept": v.rows_kept} for v in versions]),
+                 hide_index=True, width="stretch")
+    with_report = [v for v in versions if "accepted" in v.report]  # uploads (the demo build has its own summary)
+    if with_report:
+        pick = st.selectbox("Show the report of version", [v.id for v in with_report])
+        chosen = next(v for v in with_report if v.id == pick)
+        with st.expander(f"Report of version {chosen.id} ({chosen.name})", expanded=False):
+            _render_report(chosen.report)

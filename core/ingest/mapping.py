@@ -221,3 +221,8 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
         col, target = pair.rsplit("=", 1)
         out[col.strip()] = target.strip()
     return out
+
+
+def likely_purchase_values(values: list[str]) -> list[str]:
+    """The action values that read as a purchase: the page's default answer to "which value means purchase?"."""
+    return [v for v in values if guess_action(v) == PURCHASE]

@@ -101,16 +101,7 @@ class ValidationReport:
         return sum(f.rows_dropped for f in self.files)
 
     def dropped_table(self) -> list[dict[str, Any]]:
-        """One row per (file, reason): what the page renders as the dropped-reasons table."""
-        out = []
-        for f in self.files:
-            for status, issues in (("dropped", f.dropped), ("flagged", f.flagged)):
-                for issue in issues.values():
-                    out.append({
-                        "file": f.file, "status": status, "reason": issue.reason, "rows": issue.count,
-                        "example lines": ", ".join(map(str, issue.examples)), "what it means": issue.message,
-                    })
-        return out
+        return dropped_table(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +114,19 @@ class ValidationReport:
             "seconds": round(self.seconds, 3),
             "files": [asdict(f) for f in self.files],
         }
+
+
+def dropped_table(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per (file, reason) of a report dict (fresh or stored): the page's dropped-reasons table."""
+    out = []
+    for f in report.get("files", []):
+        for status in ("dropped", "flagged"):
+            for issue in f.get(status, {}).values():
+                out.append({
+                    "file": f["file"], "status": status, "reason": issue["reason"], "rows": issue["count"],
+                    "example lines": ", ".join(map(str, issue["examples"])), "what it means": issue["message"],
+                })
+    return out
 
 
 class UploadRejected(Exception):
