@@ -36,16 +36,16 @@ def _column_config(frame):
     cfg = {}
     for col in frame.columns:
         if col in RATE_COLUMNS:
-            cfg[col] = st.column_config.NumberColumn(col, format="percent")
+            cfg[col] = st.column_config.NumberColumn(col, format="percent", width="small")
         elif col in P_COLUMNS:
-            cfg[col] = st.column_config.NumberColumn(col, format="%.4f")
+            cfg[col] = st.column_config.NumberColumn(col, format="%.4f", width="small")
         elif frame[col].dtype.kind == "f":
-            cfg[col] = st.column_config.NumberColumn(col, format="%.4f")
+            cfg[col] = st.column_config.NumberColumn(col, format="%.4f", width="small")
     return cfg
 
 
 def _table(frame, key: str) -> None:
-    st.dataframe(frame, hide_index=True, column_config=_column_config(frame), key=key)
+    st.dataframe(frame, hide_index=True, column_config=_column_config(frame), key=key, width="stretch")
 
 
 def _lift_chart(series, variant: str, control: str) -> go.Figure:
@@ -74,10 +74,13 @@ def render(result: Analysis, frame, key: str) -> None:
     st.subheader("Per arm")
     _table(tables["arms"], f"{key}_arms")
     st.subheader(f"Against {result.control}")
-    st.caption("Lift: Wald 95 % interval; relative lift: log-ratio interval; p-values: two-proportion z-test "
-               "(conversion), Welch's t-test (revenue). Chance to beat control: Beta-Binomial posterior. "
-               "Sequential p-value: always valid (mSPRT), safe to check every day.")
+    st.caption("Conversion. Lift: Wald 95 % interval; relative lift: log-ratio interval; p-value: two-proportion "
+               "z-test. Chance to beat control: Beta-Binomial posterior. Sequential p-value: always valid (mSPRT), "
+               "safe to check every day.")
     _table(tables["comparisons"], f"{key}_comparisons")
+    if "revenue" in tables:
+        st.caption("Revenue per user: difference with its 95 % interval, Welch's t-test.")
+        _table(tables["revenue"], f"{key}_revenue")
     if "cuped" in tables:
         st.subheader("CUPED (adjusted for the pre-period metric)")
         _table(tables["cuped"], f"{key}_cuped")
@@ -91,7 +94,7 @@ def render(result: Analysis, frame, key: str) -> None:
 
 
 def _hygiene_choices(has_page: bool, key: str) -> HygieneChoices:
-    cols = st.columns(3)
+    cols = st.columns(3) if has_page else [None, *st.columns(2)]
     mismatches = "drop"
     if has_page:
         mismatches = cols[0].radio("Rows showing another arm's page", ["drop", "keep"], key=f"{key}_mis",

@@ -16,7 +16,8 @@ from tests.conftest import app_test, shared_path
 TOL = 1e-6
 
 
-ROLES = {"arms": "conversion rate", "comparisons": "lift (points)", "cuped": "CUPED difference",
+ROLES = {"arms": "conversion rate", "comparisons": "lift (points)", "revenue": "p-value (Welch)",
+         "cuped": "CUPED difference",
          "srm": "expected users", "plan_table": "users per arm"}
 
 
@@ -99,7 +100,7 @@ def test_small_upload_with_srm_is_flagged_and_saved(store_url):
     assert at.selectbox(key="map_user_id").value == "user" and at.selectbox(key="map_revenue").value == "spend"
     assert "Sample-ratio mismatch" in at.error[0].value
     frames = _frames(at)
-    assert "revenue per user" in frames["main_arms"] and "p-value (Welch)" in frames["main_comparisons"]
+    assert "revenue per user" in frames["main_arms"] and "revenue/user diff" in frames["main_revenue"]
     at.text_input(key="save_name").input("small test")
     at.get("form_submit_button")[0].click()
     at.run()

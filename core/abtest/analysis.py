@@ -398,7 +398,8 @@ P_COLUMNS = ("p-value (z-test)", "p-value (Holm)", "p-value (Welch)", "revenue p
 
 
 def display_tables(result: Analysis) -> dict[str, pd.DataFrame]:
-    """Unrounded figures under readable headers: 'arms', 'comparisons', 'srm' and, with a pre-period metric, 'cuped'."""
+    """Unrounded figures under readable headers: 'arms', 'comparisons' (conversion), 'srm', and where the data
+    has them 'revenue' (Welch) and 'cuped' (pre-period metric)."""
     multi = len(result.comparisons) > 1
     arms = pd.DataFrame(
         {
@@ -410,7 +411,7 @@ def display_tables(result: Analysis) -> dict[str, pd.DataFrame]:
     )
     if result.has_revenue:
         arms["revenue per user"] = [a.revenue_per_user for a in result.arms]
-    rows = []
+    rows, revenue_rows = [], []
     for c in result.comparisons:
         row = {
             "arm": c.variant,
@@ -420,13 +421,13 @@ def display_tables(result: Analysis) -> dict[str, pd.DataFrame]:
         }
         if multi:
             row["p-value (Holm)"] = c.p_conversion_holm
-        if result.has_revenue:
-            row.update({"revenue/user diff": c.revenue_diff, "revenue diff low": c.revenue_ci[0],
-                        "revenue diff high": c.revenue_ci[1], "p-value (Welch)": c.p_revenue})
-            if multi:
-                row["revenue p (Holm)"] = c.p_revenue_holm
         row.update({"chance to beat control": c.chance_to_beat, "sequential p-value": c.sequential_p})
         rows.append(row)
+        revenue = {"arm": c.variant, "revenue/user diff": c.revenue_diff, "revenue diff low": c.revenue_ci[0],
+                   "revenue diff high": c.revenue_ci[1], "t": c.t_revenue, "p-value (Welch)": c.p_revenue}
+        if multi:
+            revenue["revenue p (Holm)"] = c.p_revenue_holm
+        revenue_rows.append(revenue)
     total = sum(result.srm.observed.values())
     srm = pd.DataFrame(
         {
@@ -437,6 +438,8 @@ def display_tables(result: Analysis) -> dict[str, pd.DataFrame]:
         }
     )
     out = {"arms": arms, "comparisons": pd.DataFrame(rows), "srm": srm}
+    if result.has_revenue:
+        out["revenue"] = pd.DataFrame(revenue_rows)
     cuped = [c for c in result.comparisons if c.cuped is not None]
     if cuped:
         out["cuped"] = pd.DataFrame(
