@@ -20,7 +20,7 @@ import pandas as pd
 SIMILAR_MIN_COSINE = 0.55
 SEGMENT_TOP_N = 20
 MIN_COBUYERS = 2  # co-purchase evidence needs at least this many other customers…
-MIN_LIFT = 1.5  # …buying the item this much more often than shoppers at large
+MIN_LIFT = 2.0  # …buying the item this much more often than shoppers at large
 MAX_TITLE = 40
 
 
@@ -164,10 +164,11 @@ def _one(ctx, item, pos, hist, co, sim, seg_rank, segment, is_fresh, is_explore)
         n_buyers = max(ctx.n_buyers, 1)
         base = ctx.counts_users[item] / n_buyers
         confidence = column / np.maximum(ctx.counts_users[hist], 1)
-        strong = (column >= MIN_COBUYERS) & (confidence >= MIN_LIFT * base)
+        lift = confidence / max(base, 1e-12)
+        strong = (column >= MIN_COBUYERS) & (lift >= MIN_LIFT)
         if strong.any():
-            column = np.where(strong, column, 0)
-            top = [int(j) for j in np.lexsort((hist, -column)) if column[j] > 0][:2]
+            lift = np.where(strong, lift, 0.0)
+            top = [int(j) for j in np.lexsort((hist, -lift)) if lift[j] > 0][:2]
             names = " and ".join(ctx.titles[hist[j]] for j in top)
             n = int(column[top[0]])
             tail = "bought both" if len(top) == 1 else f"bought it with {ctx.titles[hist[top[0]]]}"

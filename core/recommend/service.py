@@ -362,7 +362,7 @@ class RecommendationService:
         reasons = []
         for n, item in enumerate(items):
             text = f"matches “{label}” (text similarity {similarity[item]:.2f})"
-            if base is not None and base[n].kind in ("copurchase", "similar"):
+            if base is not None and base[n].kind == "similar":
                 text += f"; {base[n].text}"
             reasons.append(Reason("search", text, base[n].evidence if base is not None else ()))
         scores = user_scores if user_scores is not None else similarity
