@@ -49,6 +49,12 @@ def _table(frame, key: str) -> None:
 
 
 def _lift_chart(series, variant: str, control: str) -> go.Figure:
+    # The first days' handful of users gives intervals wide enough to flatten the rest of the plot: start once
+    # each arm has 5 % of its final users.
+    last = series.iloc[-1]
+    settled = (series["users_control"] >= 0.05 * last["users_control"]) & (
+        series["users_variant"] >= 0.05 * last["users_variant"])
+    series = series[settled.to_numpy()]
     fig = go.Figure()
     x = list(series["day"]) + list(series["day"])[::-1]
     band = list(series["rel_ci_high"] * 100) + list(series["rel_ci_low"] * 100)[::-1]
