@@ -58,15 +58,6 @@ def is_empty(session: Session) -> bool:
     return True
 
 
-def dataset_versions(session: Session) -> pd.DataFrame:
-    """Every upload / demo build, newest first: id, kind, name, created_at, rows_read, rows_kept."""
-    return pd.read_sql(
-        select(Dataset.id, Dataset.kind, Dataset.name, Dataset.created_at, Dataset.rows_read, Dataset.rows_kept)
-        .order_by(Dataset.id.desc()),
-        session.connection(),
-    )
-
-
 def events_per_day(session: Session) -> pd.DataFrame:
     """day (datetime64), action, events: behaviour over time, flagged rows excluded."""
     day = func.date(Event.ts).label("day")
@@ -182,20 +173,23 @@ class StoreStatus:
     counts: StoreCounts
     empty: bool
     demo: bool  # the data is the generated demo shop
-    datasets: pd.DataFrame  # dataset_versions()
+    datasets: pd.DataFrame  # id, kind, name, created_at, rows_read, rows_kept (newest first)
     active_model: dict[str, Any] | None  # id, name, kind, version, metrics
 
 
 def store_status(session: Session) -> StoreStatus:
+    from db.datasets import list_datasets
     from db.engine import get_meta
     from db.registry import active_model
 
     active = active_model(session)
+    columns = ["id", "kind", "name", "created_at", "rows_read", "rows_kept"]
+    versions = pd.DataFrame([[getattr(v, c) for c in columns] for v in list_datasets(session)], columns=columns)
     return StoreStatus(
         counts=store_counts(session),
         empty=is_empty(session),
         demo=get_meta(session, "demo") == "1",
-        datasets=dataset_versions(session),
+        datasets=versions,
         active_model=None
         if active is None
         else {"id": active.id, "name": active.name, "kind": active.kind, "version": active.version,

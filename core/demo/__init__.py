@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core.demo.simulate import DemoShop, generate_shop
@@ -58,7 +57,7 @@ def build_demo(
 ) -> DemoSummary:
     """Generate the demo shop into the store (the caller's transaction commits it)."""
     from db.engine import get_meta, set_meta
-    from db.models import Experiment, Exposure
+    from db.experiments import save_experiment
     from db.shop_write import ShopWriter, new_dataset
 
     if get_meta(session, "demo") == "1":
@@ -89,24 +88,10 @@ def build_demo(
         "dropped": {},
     }
 
-    exp = Experiment(name=DEMO_EXPERIMENT_NAME, source="demo", control="control", config=shop.campaign, report={})
-    session.add(exp)
-    session.flush()
-    rows = [
-        {
-            "experiment_id": exp.id,
-            "user_key": r.user_id,
-            "user_id": writer.user_ids[r.user_id],
-            "variant": r.variant,
-            "exposed_at": r.exposed_at.to_pydatetime(),
-            "converted": int(r.converted),
-            "revenue": float(r.revenue),
-            "pre_metric": float(r.pre_metric),
-        }
-        for r in shop.exposures.itertuples(index=False)
-    ]
-    if rows:
-        session.execute(insert(Exposure), rows)
+    log = shop.exposures.rename(columns={"exposed_at": "timestamp"}).drop(columns=["segment"])
+    log["user_store_id"] = log["user_id"].map(writer.user_ids)
+    exp = save_experiment(session, DEMO_EXPERIMENT_NAME, log, source="demo", control="control",
+                          config=shop.campaign)
     set_meta(session, "demo", "1")
     session.flush()
 
@@ -120,7 +105,7 @@ def build_demo(
         cold_users=int(shop.users["_cold"].sum()),
         new_items=new_items,
         experiment_id=exp.id,
-        exposures=len(rows),
+        exposures=len(log),
     )
     if fit_models:
         from core.demo.baselines import fit_and_register
