@@ -112,8 +112,12 @@ def test_upload_three_demo_csvs_in_the_browser(app_server: str, store_url: str, 
             assert "city" in _selectbox_shows(page, "region")
             page.screenshot(path=str(shots / "upload_mapping.png"), full_page=True)
             page.get_by_role("button", name="Ingest").click()
-            page.get_by_text("Upload accepted").wait_for(timeout=180_000)
-            page.get_by_text("Validation report").wait_for()
+            try:
+                page.get_by_role("heading", name="Validation report").wait_for(timeout=180_000)
+                page.locator("p:visible", has_text="Upload accepted").first.wait_for()
+            except Exception:
+                page.screenshot(path=str(shots / "upload_failed.png"), full_page=True)
+                raise
             report_text = page.locator('[data-testid="stMetric"]').all_inner_texts()
             page.screenshot(path=str(shots / "upload_report.png"), full_page=True)
         finally:

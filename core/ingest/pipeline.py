@@ -25,6 +25,7 @@ from db.shop_write import ShopWriter, new_dataset
 # Profiles and catalogue first, so events in the same upload find their users and items.
 _ORDER = {"users": 0, "items": 1, "transactions": 2, "events": 3}
 SQLITE_CACHE_KB = 512 * 1024
+SQLITE_DEFAULT_CACHE_KB = 2000
 _USER_COLS = ("age", "gender", "region", "signup_date")
 _ITEM_COLS = ("title", "description", "category", "price", "brand", "listed_at")
 
@@ -94,6 +95,8 @@ def ingest(session: Session, uploads: list[Upload], options: IngestOptions | Non
         report.accepted, report.error = False, str(exc)
         report.seconds = time.perf_counter() - started
         raise UploadRejected(report) from exc
+    finally:
+        _roomy_sqlite_cache(session, on=False)
     report.seconds = time.perf_counter() - started
     dataset.rows_read, dataset.rows_kept = report.rows_read, report.rows_kept
     report.dataset_id = dataset.id
@@ -114,11 +117,12 @@ def ingest_into_store(url: str | None, uploads: list[Upload], options: IngestOpt
         return rejected.report
 
 
-def _roomy_sqlite_cache(session: Session) -> None:
-    """A big upload is one transaction: let SQLite keep its pages in memory instead of spilling them as it goes."""
+def _roomy_sqlite_cache(session: Session, on: bool = True) -> None:
+    """A big upload is one transaction: let SQLite keep its pages in memory instead of spilling them as it goes
+    (and give the memory back afterwards: the pooled connection outlives the upload)."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB if on else SQLITE_DEFAULT_CACHE_KB}")
 
 
 def _top_reasons(f: FileReport) -> str:
