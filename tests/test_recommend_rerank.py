@@ -107,3 +107,20 @@ def test_export_escapes_formula_cells():
     assert back["title"].tolist()[6:] == ["plain", "a=b"]
     assert back["price"].tolist()[0] == "-1.5"  # numbers stay numbers
     assert escape_cell(None) is None and escape_cell(3) == 3
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_top_k_is_exactly_top_k(seed):
+    from core.recommend.batch import fast_top_k
+
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 6, size=(300, 500)).astype(np.float32)  # many ties at every place
+    scores[:5] = 0.0  # a row of equal scores (a cold user on a history-only model)
+    histories = [rng.choice(500, rng.integers(0, 20), replace=False) for _ in range(300)]
+    allowed = rng.random(500) < 0.9
+    allowed_few = np.zeros(500, dtype=bool)
+    allowed_few[[4, 9]] = True  # fewer allowed items than k
+    for alw in (None, allowed, allowed_few):
+        want = top_k(scores.copy(), histories, 10, alw)
+        got = fast_top_k(scores.copy(), histories, 10, alw)
+        assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1])

@@ -131,13 +131,17 @@ class RecommendationService:
 
     # ---- lazily computed, then kept ------------------------------------------------------------
     @cached_property
+    def texts(self) -> list[str]:
+        return self.data.item_texts()
+
+    @cached_property
     def vectors(self) -> np.ndarray | None:
         """(n_items, 384) unit text vectors, or None when the catalogue has no text at all."""
-        if not self.data.has_text():
+        if not any(self.texts):
             return None
         from core.text_encoder import encode_cached
 
-        return encode_cached(self.data.item_texts())
+        return encode_cached(self.texts)
 
     @cached_property
     def reasons(self) -> ReasonContext:
@@ -149,7 +153,7 @@ class RecommendationService:
 
     @cached_property
     def vocabulary(self) -> set[str]:
-        return catalogue_vocabulary(self.data.item_texts())
+        return catalogue_vocabulary(self.texts)
 
     @cached_property
     def categories(self) -> np.ndarray:
@@ -244,7 +248,25 @@ class RecommendationService:
         raw = np.asarray(self.model.score(mapped, users), dtype=np.float32)
         out = np.full((len(histories), self.data.n_items), -np.inf, dtype=np.float32)
         out[:, self._known] = raw[:, self._to_model[self._known]]
+        unknown = self._text_only_items
+        if len(unknown):
+            # A model that can score items from their text alone (the LM) ranks new items; others leave them -inf.
+            out[:, unknown] = self.model.score_new_items(mapped, [self.texts[i] for i in unknown])
         return out
+
+    @cached_property
+    def _text_only_items(self) -> np.ndarray:
+        """Store items the model never saw that it can still score from their text (empty for most models)."""
+        unknown = np.flatnonzero(self._to_model < 0)
+        if not len(unknown) or not hasattr(self.model, "score_new_items") or not any(self.texts):
+            return np.zeros(0, dtype=np.int64)
+        texts = self.texts
+        unknown = np.asarray([i for i in unknown if texts[i]], dtype=np.int64)
+        try:
+            self.model.score_new_items([np.zeros(0, dtype=np.int64)], [texts[int(unknown[0])]]) if len(unknown) else None
+        except ValueError:  # e.g. an LM trained without item text
+            return np.zeros(0, dtype=np.int64)
+        return unknown
 
     def user_scores(self, user_index: int | None, interests: str | None = None) -> tuple[np.ndarray, bool, str]:
         """One user's scores over store items, whether they are cold-start scores, and what they are based on."""
