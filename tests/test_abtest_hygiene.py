@@ -61,6 +61,7 @@ def test_expected_pages_can_be_given_and_bad_choices_are_named():
         clean(pd.DataFrame({"user_id": ["a"]}))
 
 
+@pytest.mark.slow
 def test_udacity_traps_are_found():
     frame, _ = read_log(shared_path("udacity_ab_test", "ab_data.csv.zip"))
     _, report = clean(frame)
