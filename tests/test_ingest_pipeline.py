@@ -157,3 +157,14 @@ def test_progress_callback_and_small_chunks_give_the_same_result(store_url, tmp_
     assert seen == [16, 32, 48, 64, 80, 96, 100]
     expected = 100 - pd.read_csv(path).duplicated().sum()
     assert report.rows_kept == expected and report.files[0].dropped["duplicate_row"].count == 100 - expected
+
+
+def test_optional_date_column_without_dates_is_skipped_with_a_warning(store_url, tmp_path):
+    path = tmp_path / "users.csv"
+    path.write_text("user_id,signup_date,region\n1,ask later,UK\n2,unknown,FR\n")
+    report = ingest_into_store(store_url, [Upload(Source("users", path))])
+    assert report.accepted and report.rows_kept == 2
+    assert any("'signup_date' does not hold dates" in w and "line 2" in w for w in report.files[0].warnings)
+    with session_scope(store_url) as s:
+        assert {(u.external_id, u.region, u.signup_date) for u in s.query(User)} == {("1", "UK", None),
+                                                                                    ("2", "FR", None)}

@@ -212,12 +212,19 @@ class _FileIngest:
     def _parse_time(self, df: pd.DataFrame, f: str, required: bool) -> pd.DataFrame:
         col = self.cols[f]
         fmt = self.ts_formats.get(f)
+        if fmt is not None and fmt.format == "unusable":
+            return df.drop(columns=[f])
         if fmt is None:
             fmt = timestamps.detect(df[f], self.mapping.timestamp_format if f == "timestamp" else None)
             if fmt is None:
                 sample = df[f].dropna()
                 if sample.empty:
                     return df
+                if not required:  # an optional date column that holds no dates is left out, not fatal
+                    self.report.warn(f"column {col!r} does not hold dates (e.g. {sample.iloc[0][:40]!r} on line "
+                                     f"{sample.index[0]}); it was not used for {f}")
+                    self.ts_formats[f] = timestamps.TimestampFormat("unusable")
+                    return df.drop(columns=[f])
                 raise IngestError(
                     f"cannot read the times: values such as {sample.iloc[0][:40]!r} (line {sample.index[0]}) "
                     "match none of ISO 8601 (2024-03-01 14:30), d/m/Y or m/d/Y with optional time, Y/m/d, "
