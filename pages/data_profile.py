@@ -74,11 +74,16 @@ if profile.has_funnel:
                       help=f"{row.stage} events divided by {funnel['stage'][row.Index - 1]} events")
         st.metric("Viewers who bought", _pct(funnel["overall_rate"].iloc[-1]),
                   help="customers with a purchase among customers with a view, over the whole period")
+    pct = st.column_config.NumberColumn
     st.dataframe(
-        profile.funnel.rename(columns={"step_rate": "users vs previous step", "overall_rate": "users vs first step",
-                                       "event_step_rate": "events vs previous step"}),
+        profile.funnel,
         hide_index=True,
         width="stretch",
+        column_config={
+            "step_rate": pct("users vs previous step", format="percent"),
+            "overall_rate": pct("users vs first step", format="percent"),
+            "event_step_rate": pct("events vs previous step", format="percent"),
+        },
     )
 else:
     st.info("This data holds purchases only (a transactions export), so there is no view → cart funnel to show.")
@@ -87,7 +92,9 @@ st.subheader("Best sellers")
 left, right = st.columns(2)
 with left:
     st.markdown("**Top items**")
-    st.dataframe(profile.top_items, hide_index=True, width="stretch")
+    st.dataframe(profile.top_items, hide_index=True, width="stretch",
+                 column_order=("title", "purchases", "buyers", "revenue", "category", "item_id"),
+                 column_config={"revenue": st.column_config.NumberColumn(format="%.0f")})
 with right:
     st.markdown("**Categories**")
     if profile.categories["purchases"].sum() > 0:
