@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -34,23 +33,28 @@ def save_experiment(
     session.add(exp)
     session.flush()
     n = len(exposures)
-    cols: dict[str, Any] = {
-        "experiment_id": np.full(n, exp.id),
-        "user_key": exposures["user_id"].astype(str).to_numpy(),
-        "variant": exposures["variant"].astype(str).to_numpy(),
-        "converted": exposures["converted"].astype(int).to_numpy(),
-        "revenue": exposures["revenue"].fillna(0.0).astype(float).to_numpy() if "revenue" in exposures else np.zeros(n),
-    }
-    if "user_store_id" in exposures:
-        cols["user_id"] = exposures["user_store_id"].astype(object).where(exposures["user_store_id"].notna(), None)
+
+    def column(name: str, convert) -> list[Any]:
+        """Plain Python values (None for missing) so every driver binds them."""
+        if name not in exposures:
+            return [None] * n
+        return [None if pd.isna(v) else convert(v) for v in exposures[name].tolist()]
+
+    user_ids = column("user_store_id", int)  # the store's users.id when the caller knows it (the demo does)
+    times: list[Any] = [None] * n
     if "timestamp" in exposures:
         ts = pd.to_datetime(exposures["timestamp"])
-        cols["exposed_at"] = ts.astype(object).where(ts.notna(), None).to_numpy()
-    if "pre_metric" in exposures:
-        pm = exposures["pre_metric"].astype(float)
-        cols["pre_metric"] = pm.astype(object).where(pm.notna(), None).to_numpy()
-    frame = pd.DataFrame(cols)
-    records = frame.to_dict("records")
+        times = [None if missing else t for t, missing in zip(ts.dt.to_pydatetime(), ts.isna().to_numpy())]
+    pre = column("pre_metric", float)
+    revenue = [0.0 if v is None else v for v in column("revenue", float)]
+    keys = exposures["user_id"].astype(str).tolist()
+    variants = exposures["variant"].astype(str).tolist()
+    converted = [int(v) for v in exposures["converted"].tolist()]
+    records = [
+        {"experiment_id": exp.id, "user_key": k, "user_id": u, "variant": v, "exposed_at": t, "converted": c,
+         "revenue": r, "pre_metric": p}
+        for k, u, v, t, c, r, p in zip(keys, user_ids, variants, times, converted, revenue, pre)
+    ]
     for start in range(0, n, CHUNK):
         session.connection().execute(insert(Exposure.__table__), records[start:start + CHUNK])
     return exp

@@ -100,3 +100,19 @@ def test_demo_coupon_experiment_round_trip(demo_store):
     with pytest.raises(ValueError, match="source 'web'"):
         with session_scope(demo_store) as session:
             save_experiment(session, "x", frame, source="web")
+
+
+def test_save_keeps_missing_values_and_ignores_the_frame_index(store_url):
+    df = pd.DataFrame(
+        {"user_id": ["a", "b", "c"], "variant": ["x", "y", "x"], "converted": [1, 0, 1],
+         "timestamp": pd.to_datetime(["2024-01-01 10:00", None, "2024-01-03"]), "pre_metric": [1.5, None, 2.0],
+         "user_store_id": [None, None, None]},
+        index=[7, 3, 5],  # a filtered frame: the index is not 0..n-1
+    )
+    with session_scope(store_url) as session:
+        exp = save_experiment(session, "gaps", df, control="x")
+        back = load_exposures(session, exp.id)
+    assert back["user_id"].tolist() == ["a", "b", "c"] and back["converted"].tolist() == [1, 0, 1]
+    assert back["timestamp"].isna().tolist() == [False, True, False]
+    assert back["timestamp"].iloc[0] == pd.Timestamp("2024-01-01 10:00")
+    assert back["pre_metric"].isna().tolist() == [False, True, False] and back["revenue"].tolist() == [0.0] * 3
