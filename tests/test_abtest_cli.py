@@ -105,7 +105,7 @@ def test_demo_coupon_experiment_round_trip(demo_store):
 def test_save_keeps_missing_values_and_ignores_the_frame_index(store_url):
     df = pd.DataFrame(
         {"user_id": ["a", "b", "c"], "variant": ["x", "y", "x"], "converted": [1, 0, 1],
-         "timestamp": pd.to_datetime(["2024-01-01 10:00", None, "2024-01-03"]), "pre_metric": [1.5, None, 2.0],
+         "timestamp": pd.to_datetime(["2024-01-01 10:00", None, "2024-01-03 00:00"]), "pre_metric": [1.5, None, 2.0],
          "user_store_id": [None, None, None]},
         index=[7, 3, 5],  # a filtered frame: the index is not 0..n-1
     )
