@@ -350,7 +350,7 @@ def analyse(
 
 
 def _pct(x: float, digits: int = 1) -> str:
-    return f"{x * 100:+.{digits}f} %"
+    return "n/a" if x != x else f"{x * 100:+.{digits}f} %"
 
 
 def verdict(result: Analysis, mde: float = DEFAULT_MDE, power: float = 0.8) -> str:
