@@ -98,6 +98,11 @@ st.caption(f"Budget used: {t['budget_used']:,.2f} of {t['budget_amount']:,.2f} "
            f"({'coupons' if t['budget_kind'] == 'count' else 'face value'}); recommender: {plan.model_name}.")
 
 st.subheader("Targeted customers")
+if t["n_targeted"] == 0:
+    cal = plan.calibration.get("converted") or {}
+    effect = f" The past campaign's average effect was {cal['ate']:+.1%} (± {1.96 * cal['ate_se']:.1%})." if cal else ""
+    st.info("Nobody is targeted: no eligible customer has a positive expected incremental profit." + effect +
+            " A cheaper coupon, a higher margin or a wider eligibility may change that.")
 shown = plan.targets.drop(columns=["user_store_id"], errors="ignore")
 st.dataframe(shown, hide_index=True, key="targets",
              column_config={c: st.column_config.NumberColumn(c, format="percent")
@@ -127,6 +132,14 @@ if plan.evaluation is not None:
     rows += [{"targeting": le.name, "Qini coefficient": le.qini, f"uplift@{ev.k:.0%}": le.uplift_at_k}
              for le in ev.learners]
     st.dataframe(rows, hide_index=True, key="qini_table")
+    cal = plan.calibration.get("converted")
+    if cal:
+        st.caption(
+            f"Average effect of the coupon on buying: {cal['ate']:+.1%} (± {1.96 * cal['ate_se']:.1%}). "
+            f"Of the differences between customers the {plan.spec.learner} predicts, "
+            f"{max(0.0, min(1.0, cal['slope'])):.0%} held up on cross-fitted data (± {1.96 * cal['slope_se']:.0%}); "
+            "per-customer uplift and the money figures above are scaled accordingly."
+        )
 
 st.subheader("One customer's coupon")
 users = plan.scored.sort_values(["rank"], ascending=False)["user_id"].tolist()

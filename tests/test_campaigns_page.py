@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from db.engine import session_scope
 from tests.conftest import app_test
+from tests.test_coupons_plan import _plant_campaign
 
 
 def _plan(at):
@@ -12,6 +14,8 @@ def _plan(at):
 
 
 def test_marketer_plans_a_causal_campaign_under_budget(demo_store):
+    with session_scope(demo_store) as s:
+        _, responders = _plant_campaign(s)
     at = app_test("campaigns")
     at.run()
     assert not at.exception
@@ -24,6 +28,7 @@ def test_marketer_plans_a_causal_campaign_under_budget(demo_store):
     assert metrics["Incremental revenue"] != "n/a"
     targets = at.dataframe[0].value
     assert 0 < len(targets) <= 40 and targets["reason"].str.len().gt(0).all()
+    assert len(targets) == int(metrics["Targeted"]) and targets["user_id"].isin(responders).mean() > 0.9
     assert len(at.get("plotly_chart")) == 1  # the Qini curve
     qini = at.dataframe[1].value
     assert set(qini["targeting"]) == {"random", "t_learner", "x_learner"}
@@ -48,8 +53,7 @@ def test_coupon_user_from_the_recommendation_page_is_preselected(demo_store):
     at = app_test("campaigns")
     at.run()
     _plan(at)
-    users = at.dataframe[0].value["user_id"].tolist()
-    pick = users[-1]
+    pick = next(s for s in at.selectbox if s.label == "Customer").options[-1]
     at.session_state["coupon_user"] = pick
     at.run()
     customer = next(s for s in at.selectbox if s.label == "Customer")
@@ -60,7 +64,7 @@ def test_user_query_param_opens_that_customer(demo_store):
     at = app_test("campaigns")
     at.run()
     _plan(at)
-    pick = at.dataframe[0].value["user_id"].tolist()[1]
+    pick = next(s for s in at.selectbox if s.label == "Customer").options[1]
     at.query_params["user"] = pick
     at.run()
     assert next(s for s in at.selectbox if s.label == "Customer").value == pick

@@ -30,17 +30,49 @@ def test_demo_campaign_is_found_with_both_arms(demo_store):
     assert ex["user_store_id"].notna().all() and ex["exposed_at"].notna().all()
 
 
-def test_causal_plan_respects_budget_and_eligibility_and_is_deterministic(demo_store):
-    spec = _spec(eligibility=Eligibility(activity=["3-5", "6-20", "20+"], max_days_since_purchase=180))
+def _plant_campaign(session, seed: int = 0) -> tuple[int, set[str]]:
+    """A past randomised coupon test stored like an uploaded one, whose coupon lifts conversion by 45 points for
+    women and by nothing for everyone else (base rate 15 %). Returns its id and every woman's user id."""
+    from core.data import from_store
+    from db.experiments import save_experiment
+
+    data = from_store(session)
+    rng = np.random.default_rng(seed)
+    users = data.users.assign(key=data.user_keys)
+    buyers = np.array([len(q) > 0 for q in data.sequences])
+    users = users[buyers].reset_index(drop=True)
+    responsive = (users["gender"] == "F").to_numpy()
+    t = rng.integers(0, 2, len(users))
+    converted = (rng.random(len(users)) < 0.15 + 0.45 * responsive * t).astype(int)
+    last = max(int(ts.max()) for ts in data.times if len(ts))
+    exposures = pd.DataFrame({
+        "user_id": users["key"], "variant": np.where(t == 1, "coupon", "control"), "converted": converted,
+        "revenue": converted * 80.0, "timestamp": pd.to_datetime(last - 20 * 86400, unit="s"),
+    })
+    exp = save_experiment(session, "planted coupon test", exposures, source="upload", control="control")
+    return exp.id, set(data.user_keys[(data.users["gender"] == "F").to_numpy()])
+
+
+def test_causal_plan_finds_the_planted_responders_within_budget_and_eligibility(demo_store):
+    spec = _spec(eligibility=Eligibility(activity=["1-2", "3-5", "6-20"], max_days_since_purchase=300))
     with session_scope(demo_store) as s:
-        a = plan_campaign(s, spec)
-        b = plan_campaign(s, spec)
-    assert a.causal and a.evaluation is not None and a.experiment_id is not None
+        exp_id, responders = _plant_campaign(s)
+        a = plan_campaign(s, spec, experiment_id=exp_id)
+        b = plan_campaign(s, spec, experiment_id=exp_id)
+    assert a.causal and a.evaluation is not None and a.experiment_id == exp_id
     assert len(a.targets) > 0
+    # The coupon goes to the people it changes: almost only the planted responders.
+    assert a.targets["user_id"].isin(responders).mean() > 0.9
+    eligible = a.scored[~a.scored["status"].str.startswith("ineligible")]
+    assert eligible["user_id"].isin(responders).mean() < 0.75
+    cal = a.calibration["converted"]
+    assert cal["slope"] > 2 * cal["slope_se"]  # the heterogeneity is detected as real
+    best = max(le.qini for le in a.evaluation.learners)
+    assert best > a.evaluation.random_qini + 3 * a.evaluation.random_qini_std
     assert a.targets["expected_profit"].gt(0).all()
     assert a.totals["max_cost"] <= 1500.0 + 1e-9
     sel = a.scored[a.scored["rank"] > 0]
-    assert sel["activity"].isin(["3-5", "6-20", "20+"]).all() and (sel["days_since_last"] <= 180).all()
+    assert sel["activity"].isin(["1-2", "3-5", "6-20"]).all() and (sel["days_since_last"] <= 300).all()
     pd.testing.assert_frame_equal(a.targets, b.targets)
     assert a.totals == b.totals
     assert a.evaluation.summary() == b.evaluation.summary()
@@ -52,6 +84,15 @@ def test_causal_plan_respects_budget_and_eligibility_and_is_deterministic(demo_s
         assert le.curve_fraction[0] == 0.0 and le.curve_fraction[-1] == pytest.approx(1.0)
     view = a.user_view(a.targets["user_id"].iloc[0])
     assert view["status"] == "targeted" and view["rank"] == 1 and "expected profit" in view["reason"]
+
+
+def test_plan_on_the_demo_campaign_runs_and_is_honest_about_its_evidence(demo_store):
+    with session_scope(demo_store) as s:
+        p = plan_campaign(s, _spec(budget=Budget("count", 60)))
+    assert p.causal and p.experiment_id is not None and p.evaluation is not None
+    assert len(p.targets) <= 60 and (p.targets["expected_profit"] > 0).all()
+    cal = p.calibration["converted"]
+    assert cal["n"] == p.evaluation.n_train + p.evaluation.n_test and cal["ate_se"] > 0
 
 
 def test_without_a_past_campaign_ranking_is_propensity_and_not_causal(demo_store):

@@ -55,6 +55,10 @@ def _human(plan, top: int) -> str:
         lines.append(f"  random      {ev.random_qini:+.4f} / {ev.random_uplift_at_k:+.4f}")
         for le in ev.learners:
             lines.append(f"  {le.name:<11} {le.qini:+.4f} / {le.uplift_at_k:+.4f}")
+    cal = plan.calibration.get("converted")
+    if cal:
+        lines.append(f"Average coupon effect on buying {cal['ate']:+.3f} (se {cal['ate_se']:.3f}); share of predicted "
+                     f"differences that held up out of fold {cal['slope']:.2f} (se {cal['slope_se']:.2f})")
     lines += [f"Note: {n}" for n in plan.notes]
     lines.append("")
     lines.append(plan.targets.head(top)[["rank", "user_id", "coupon", "target", "reason"]].to_string(index=False))

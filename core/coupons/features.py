@@ -21,7 +21,7 @@ DAY = 86400.0
 NO_PURCHASE_DAYS = 3650.0  # "days since last purchase" for someone who never bought
 FEATURES: tuple[str, ...] = (
     "n_purchases", "days_since_last", "n_30d", "n_90d", "spend", "avg_price", "tenure_days", "n_categories",
-    "scope_share", "age", "gender_code", "region_code", "rec_top", "rec_scope",
+    "scope_share", "rel_price", "age", "gender_code", "region_code", "rec_top", "rec_scope",
 )
 BATCH = 512
 
@@ -98,6 +98,9 @@ def user_features(
     prices = np.where(np.isfinite(prices), prices, shop_price)
     cats = data.items["category"].astype(str).to_numpy() if "category" in data.items else np.full(data.n_items, "")
     scope_price = float(prices[scope.items].mean()) if scope.items.any() else shop_price
+    # Price sensitivity shows in what people pick: log price relative to the median of the item's category.
+    cat_median = pd.Series(prices).groupby(cats).transform("median").to_numpy()
+    log_rel = np.log(np.maximum(prices, 1e-6) / np.maximum(cat_median, 1e-6))
 
     histories: list[np.ndarray] = []
     rows = []
@@ -126,16 +129,19 @@ def user_features(
             float(age_days.max()) if n else 0.0,
             len(set(cats[seq].tolist())) if n else 0,
             float(in_scope.mean()) if n else 0.0,
+            float(log_rel[seq].mean()) if n else 0.0,
             ref,
         ))
     df = pd.DataFrame(rows, columns=["n_purchases", "days_since_last", "n_30d", "n_90d", "spend", "avg_price",
-                                     "tenure_days", "n_categories", "scope_share", "ref_price"])
+                                     "tenure_days", "n_categories", "scope_share", "rel_price", "ref_price"])
     prof = data.users.iloc[users].reset_index(drop=True) if not data.users.empty else pd.DataFrame(index=df.index)
     df["age"] = pd.to_numeric(prof["age"], errors="coerce").fillna(-1.0).to_numpy() if "age" in prof else -1.0
     for col in ("gender", "region"):
         if col in data.users:
             codes = {v: k for k, v in enumerate(sorted(data.users[col].dropna().astype(str).unique()))}
-            df[f"{col}_code"] = [codes.get(str(v), -1) if isinstance(v, str) else -1 for v in prof[col]]
+            # Unknown values get a code of their own past the known ones, so a split isolating the first value
+            # never lumps the unknowns in with it.
+            df[f"{col}_code"] = [codes.get(str(v), len(codes)) if isinstance(v, str) else len(codes) for v in prof[col]]
         else:
             df[f"{col}_code"] = -1
     if model is not None:

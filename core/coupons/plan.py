@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sqlalchemy.orm import Session
 
 from core.coupons.campaign import CampaignSpec
@@ -27,9 +27,11 @@ from core.uplift import (
     random_baseline,
     uplift_at_k,
 )
+from core.uplift.calibration import UpliftCalibration, calibrate_uplift
 
 EVAL_K = 0.3
 HOLDOUT = 0.3
+CROSS_FIT_FOLDS = 5
 
 
 @dataclass
@@ -79,6 +81,7 @@ class CampaignPlan:
     model_id: int | None
     model_name: str
     experiment_id: int | None
+    calibration: dict = field(default_factory=dict)  # outcome -> UpliftCalibration.to_dict()
 
     def to_dict(self, max_targets: int | None = None) -> dict:
         t = self.targets if max_targets is None else self.targets.head(max_targets)
@@ -90,6 +93,7 @@ class CampaignPlan:
             "experiment_id": self.experiment_id,
             "totals": self.totals,
             "evaluation": self.evaluation.summary() if self.evaluation else None,
+            "calibration": self.calibration,
             "propensity": self.propensity,
             "notes": self.notes,
             "targets": t.astype(object).where(t.notna(), None).to_dict("records"),
@@ -160,6 +164,17 @@ def _evaluate(X: np.ndarray, t: np.ndarray, y: np.ndarray, spec: CampaignSpec, e
     return ev
 
 
+def _fit_calibrated(X: np.ndarray, t: np.ndarray, y: np.ndarray, spec: CampaignSpec):
+    """The campaign's learner on all exposures, plus the scale of its predictions fitted on cross-fitted ones."""
+    oof_tau, oof_mu0 = np.zeros(len(y)), np.zeros(len(y))
+    for tr, te in StratifiedKFold(CROSS_FIT_FOLDS, shuffle=True, random_state=spec.seed).split(X, t):
+        m = make_learner(spec.learner, seed=spec.seed).fit(X[tr], t[tr], y[tr])
+        oof_tau[te] = m.predict(X[te])
+        oof_mu0[te] = m.predict_outcomes(X[te])[0]
+    calibration: UpliftCalibration = calibrate_uplift(y, t, oof_tau, oof_mu0)
+    return make_learner(spec.learner, seed=spec.seed).fit(X, t, y), calibration
+
+
 def plan_campaign(
     session: Session, spec: CampaignSpec, experiment_id: int | None = None, use_uplift: bool = True
 ) -> CampaignPlan:
@@ -191,7 +206,7 @@ def plan_campaign(
     p_now = prop.predict(feature_matrix(current))
     scores = Scores(propensity=p_now)
 
-    evaluation, outside = None, None
+    evaluation, outside, calibration = None, None, {}
     if not use_uplift:
         experiment_id = None
     elif experiment_id is None:
@@ -207,12 +222,15 @@ def plan_campaign(
         X = feature_matrix(ex)
         outcome = "converted" if spec.goal == "conversion" else "revenue"
         evaluation = _evaluate(X, t, ex[outcome].to_numpy(dtype=float), spec, experiment_id, outcome)
-        conv = make_learner(spec.learner, seed=spec.seed).fit(X, t, ex["converted"].to_numpy(dtype=float))
+        conv, cal = _fit_calibrated(X, t, ex["converted"].to_numpy(dtype=float), spec)
+        calibration["converted"] = cal.to_dict()
         Xn = feature_matrix(current)
-        p0, p1 = conv.predict_outcomes(Xn)
-        p0, p1 = np.clip(p0, 0, 1), np.clip(p1, 0, 1)
+        p0 = np.clip(conv.predict_outcomes(Xn)[0], 0, 1)
+        p1 = np.clip(p0 + cal.apply(conv.predict(Xn)), 0, 1)
         if spec.goal == "revenue":
-            incr = make_learner(spec.learner, seed=spec.seed).fit(X, t, ex["revenue"].to_numpy(dtype=float)).predict(Xn)
+            rev, cal_rev = _fit_calibrated(X, t, ex["revenue"].to_numpy(dtype=float), spec)
+            calibration["revenue"] = cal_rev.to_dict()
+            incr = cal_rev.apply(rev.predict(Xn))
         else:
             incr = (p1 - p0) * current["ref_price"].to_numpy(dtype=float)
         scores = Scores(propensity=p_now, p0=p0, p1=p1, incr_revenue=incr)
@@ -240,6 +258,7 @@ def plan_campaign(
         model_id=model_id,
         model_name=model_name,
         experiment_id=experiment_id,
+        calibration=calibration,
     )
 
 
