@@ -56,7 +56,10 @@ with st.expander("Eligibility and assumptions"):
     learner = a3.selectbox("Uplift learner", list(LEARNERS), index=list(LEARNERS).index("x_learner"))
 past = st.selectbox("Learn uplift from the past randomised campaign", [*experiments, NO_EXPERIMENT])
 
-if st.button("Plan campaign", type="primary"):
+wanted = st.query_params.get("user") or st.session_state.get("coupon_user")
+clicked = st.button("Plan campaign", type="primary")
+# Arriving from the recommendation preview for one customer: plan the campaign as set up, to show their coupon.
+if clicked or (wanted and st.session_state.get(PLAN_KEY) is None):
     try:
         spec = CampaignSpec(
             name=name, goal=goal, coupon=Coupon(kind=kind, value=float(value), cap=float(cap) or None), scope=scope,
@@ -144,7 +147,6 @@ if plan.evaluation is not None:
 st.subheader("One customer's coupon")
 users = plan.scored.sort_values(["rank"], ascending=False)["user_id"].tolist()
 targeted_first = plan.targets["user_id"].tolist() + [u for u in users if u not in set(plan.targets["user_id"])]
-wanted = st.query_params.get("user") or st.session_state.get("coupon_user")
 index = targeted_first.index(str(wanted)) if wanted is not None and str(wanted) in targeted_first else 0
 user = st.selectbox("Customer", targeted_first, index=index)
 view = plan.user_view(user)

@@ -68,3 +68,12 @@ def test_user_query_param_opens_that_customer(demo_store):
     at.query_params["user"] = pick
     at.run()
     assert next(s for s in at.selectbox if s.label == "Customer").value == pick
+
+
+def test_arriving_for_one_customer_plans_and_shows_their_coupon(demo_store):
+    at = app_test("campaigns")
+    at.query_params["user"] = "U100005"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert next(s for s in at.selectbox if s.label == "Customer").value == "U100005"
+    assert "Status" in {m.label for m in at.metric}
