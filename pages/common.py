@@ -6,10 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from core.config import database_url
-from db.engine import open_store
+from db.engine import Session, open_store
 
 
 @st.cache_resource(show_spinner=False)
