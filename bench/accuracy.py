@@ -1,0 +1,110 @@
+"""Accuracy benchmark: every model under leave-one-out, full-sort ranking, on a public data set.
+
+    .venv/bin/python bench/accuracy.py --dataset beauty [--models popularity itemknn ease lm] [--lm-minutes 20] [--json]
+
+Prints HR/NDCG at 5/10/20, fit and evaluation wall time per model, and (Beauty) the published all-item
+leave-one-out anchors beside them. EASE's λ is tuned on validation. Reads ../shared/data (never copied).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.evaluation.evaluate import BASELINE_KINDS, DEFAULT_GRIDS, ModelSpec, run_evaluation  # noqa: E402
+from core.models import model_class  # noqa: E402
+
+# Published full-sort leave-one-out figures on Amazon Beauty (S3-Rec split): HR@10, NDCG@10.
+ANCHORS: dict[str, dict[str, tuple[float, float]]] = {
+    "beauty": {"SASRec": (0.0605, 0.0318), "S3-Rec": (0.0647, 0.0327), "TIGER": (0.0648, 0.0384)},
+}
+# Sanity figures measured on this machine with this protocol (far lower = protocol bug).
+SANITY: dict[str, dict[str, float]] = {"beauty": {"popularity": 0.006, "itemknn": 0.037, "ease": 0.0445}}
+LOADERS = {"beauty": "load_beauty", "ml-100k": "load_ml100k", "online-retail": "load_online_retail"}
+
+
+def _specs(models: list[str], lm_minutes: float | None) -> list[ModelSpec]:
+    specs = []
+    for kind in models:
+        params = {}
+        if kind == "lm":
+            try:
+                cls = model_class("lm")
+            except (ImportError, AttributeError) as exc:
+                print(f"skipping lm: not importable in this build ({exc})", file=sys.stderr)
+                continue
+            if lm_minutes is not None and "max_minutes" in inspect.signature(cls.__init__).parameters:
+                params["max_minutes"] = lm_minutes
+        specs.append(ModelSpec(label=kind, kind=kind, params=params, grid=DEFAULT_GRIDS.get(kind)))
+    return specs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", choices=sorted(LOADERS), default="beauty")
+    parser.add_argument("--models", nargs="+", default=list(BASELINE_KINDS), help="model kinds (add 'lm' for the LM)")
+    parser.add_argument("--lm-minutes", type=float, default=None, help="training budget passed to the LM as max_minutes")
+    parser.add_argument("--protocol", choices=["loo", "temporal"], default="loo")
+    parser.add_argument("--json", action="store_true", help="print machine-readable results")
+    args = parser.parse_args(argv)
+
+    import core.public_datasets as pdata
+
+    t0 = time.perf_counter()
+    data = getattr(pdata, LOADERS[args.dataset])()
+    load_s = time.perf_counter() - t0
+
+    def log(msg: str) -> None:  # progress goes to stderr so --json output stays parseable
+        print(msg, file=sys.stderr)
+
+    log(f"{args.dataset}: {data.n_users} users, {data.n_items} items, "
+        f"{sum(len(s) for s in data.sequences)} interactions (loaded in {load_s:.1f}s)")
+    result = run_evaluation(data, _specs(args.models, args.lm_minutes), protocol=args.protocol, progress=log)
+    anchors = ANCHORS.get(args.dataset, {}) if args.protocol == "loo" else {}
+    sanity = SANITY.get(args.dataset, {}) if args.protocol == "loo" else {}
+
+    if args.json:
+        payload = {
+            "dataset": args.dataset,
+            "protocol": result.protocol,
+            "n_users": result.n_users,
+            "n_items": result.n_items,
+            "n_test_users": result.n_test_users,
+            "models": result.to_records(),
+            "anchors": {k: {"hr@10": v[0], "ndcg@10": v[1]} for k, v in anchors.items()},
+            "sanity_ndcg@10": sanity,
+        }
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+
+    print(f"\n{args.dataset} — {result.protocol}, full-sort over all {result.n_items} items, "
+          f"{result.n_test_users} test users (no sampled negatives)")
+    head = f"{'model':<22}{'HR@5':>8}{'NDCG@5':>8}{'HR@10':>8}{'NDCG@10':>9}{'HR@20':>8}{'NDCG@20':>9}{'fit s':>8}{'eval s':>8}"
+    print(head)
+    print("-" * len(head))
+    for r in result.results:
+        if r.error:
+            print(f"{r.label:<22}  failed: {r.error}")
+            continue
+        m = r.metrics
+        tuned = ""
+        if r.tuning:
+            best = max(r.tuning, key=lambda t: t["ndcg@10"])
+            tuned = "  tuned " + ", ".join(f"{k}={v}" for k, v in best["params"].items())
+        note = f"  (sanity ≈{sanity[r.kind]:.4f})" if r.kind in sanity else ""
+        print(f"{r.label:<22}{m['hr@5']:>8.4f}{m['ndcg@5']:>8.4f}{m['hr@10']:>8.4f}{m['ndcg@10']:>9.4f}"
+              f"{m['hr@20']:>8.4f}{m['ndcg@20']:>9.4f}{r.fit_seconds:>8.1f}{r.eval_seconds:>8.1f}{tuned}{note}")
+    for name, (hr, ndcg) in anchors.items():
+        print(f"{name + ' (published)':<22}{'':>8}{'':>8}{hr:>8.4f}{ndcg:>9.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

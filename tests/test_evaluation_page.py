@@ -1,0 +1,64 @@
+"""The Evaluation page (AppTest) on the demo shop: run baselines, see the table, charts, breakdown, stored runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import app_test
+
+
+def _frame(at, column: str):
+    """The page's table that has `column` (AppTest does not expose dataframe keys)."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with a {column!r} column; tables: {[list(d.value.columns) for d in at.dataframe]}")
+
+
+@pytest.mark.slow
+def test_page_runs_baselines_and_lists_the_stored_run(demo_store):
+    at = app_test("evaluation")
+    at.run()
+    assert not at.exception
+    # The demo registers models; the baselines are always offered. Keep it to three fast ones.
+    at.multiselect(key="models").set_value(["baseline: popularity", "baseline: itemknn", "baseline: ease"])
+    at.radio(key="protocol").set_value("loo")
+    at.button(key="run").click()
+    at.run()
+    assert not at.exception and not at.error
+
+    results = _frame(at, "kind").set_index("model")
+    assert list(results.index) == ["popularity", "itemknn", "ease"]
+    for col in ("hr@5", "ndcg@10", "mrr@20", "coverage@10", "novelty@10"):
+        assert col in results.columns
+    # The demo's follow-up purchases are learnable: the co-purchase models beat popularity on the same split.
+    assert results.loc["ease", "ndcg@10"] > results.loc["popularity", "ndcg@10"]
+    assert results.loc["itemknn", "hr@10"] > results.loc["popularity", "hr@10"]
+    assert ((results["hr@5"] <= results["hr@10"]) & (results["hr@10"] <= results["hr@20"])).all()
+    assert any("full sort" in c.value or "**all** items" in c.value for c in at.caption)
+
+    activity = _frame(at, "purchases before")
+    assert set(activity["model"]) == {"popularity", "itemknn", "ease"}
+    # Every test customer falls in exactly one activity bucket.
+    per_model = activity.groupby("model")["n_users"].sum()
+    assert (per_model == per_model.iloc[0]).all()
+    runs = _frame(at, "best_ndcg@10")
+    assert len(runs) == 1 and runs["protocol"].iloc[0] == "loo"
+    assert at.get("download_button")  # the CSV download is offered
+
+    # A temporal run is stored beside the first one and shown.
+    at.radio(key="protocol").set_value("temporal")
+    at.multiselect(key="models").set_value(["baseline: popularity"])
+    at.button(key="run").click()
+    at.run()
+    assert not at.exception and not at.error
+    runs = _frame(at, "best_ndcg@10")
+    assert list(runs["protocol"]) == ["temporal", "loo"]
+    assert list(_frame(at, "kind")["model"]) == ["popularity"]
+
+
+def test_page_without_runs_explains_what_to_do(store_url):
+    at = app_test("evaluation")
+    at.run()
+    assert not at.exception
+    assert any("No evaluation yet" in i.value for i in at.info)
