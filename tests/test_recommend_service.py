@@ -75,9 +75,17 @@ def build_planted_shop(session, n_users: int = 120, seed: int = 3) -> dict:
     return {"model_id": row.id}
 
 
+@pytest.fixture(scope="module")
+def encoder_cache(tmp_path_factory) -> str:
+    """One disk cache of item text vectors for the module (RECOLM_HOME only holds caches: the store URL is explicit)."""
+    return str(tmp_path_factory.mktemp("recolm_home"))
+
+
 @pytest.fixture
-def planted(store_url):
+def planted(store_url, encoder_cache, monkeypatch):
     from core.recommend import RecommendationService
+
+    monkeypatch.setenv("RECOLM_HOME", encoder_cache)
     from db.engine import session_scope
 
     with session_scope(store_url) as session:
@@ -197,3 +205,47 @@ def test_model_unaware_of_new_items_never_recommends_them(planted):
     assert np.array_equal(scores[0, keep], model.scores_)
     ids = {r.item_id for r in service.preview(planted.find_user("planted"), ).items}
     assert not ids & {"new-trail", "new-bowl"}
+
+
+@pytest.mark.parametrize(
+    ("query", "lo", "hi", "text"),
+    [
+        ("a gift for a runner under 50", None, 50, "a gift for a runner"),
+        ("coffee between $10 and 25", 10, 25, "coffee"),
+        ("tea 20-40", 20, 40, "tea"),
+        ("dog bed over 15 euros", 15, None, "dog bed"),
+        ("跑步鞋 50元以下", None, 50, "跑步鞋"),
+        ("Laufschuhe unter 30", None, 30, "Laufschuhe"),
+    ],
+)
+def test_price_limits_are_read_from_the_question(query, lo, hi, text):
+    from core.recommend.search import parse_query
+
+    parsed = parse_query(query)
+    assert (parsed.min_price, parsed.max_price, parsed.text) == (lo, hi, text)
+
+
+def test_search_in_another_language_says_so(planted):
+    result = planted.search("跑步鞋 50元以下", k=3)
+    assert result.parsed.max_price == 50 and all(r.price <= 50 for r in result.items)
+    assert any("English" in n for n in result.parsed.notes)
+    with pytest.raises(ValueError, match="empty"):
+        planted.search("   ")
+
+
+def test_text_only_items_scored_when_the_model_can(planted):
+    """A model that scores items from text (as the LM does) gets new items ranked instead of dropped."""
+    from core.models.popularity import Popularity
+    from core.recommend import RecommendationService
+
+    class TextAware(Popularity):
+        def score_new_items(self, histories, texts):
+            return np.full((len(histories), len(texts)), 1e6, dtype=np.float32)
+
+    data = planted.data
+    model = TextAware().fit(data)
+    keep = ~np.isin(model.item_keys_, ["new-trail", "new-bowl"])
+    model.item_keys_, model.scores_ = model.item_keys_[keep], model.scores_[keep]
+    service = RecommendationService(data, model, vectors=planted.vectors)
+    top = [r.item_id for r in service.preview(planted.find_user("planted")).items[:2]]
+    assert sorted(top) == ["new-bowl", "new-trail"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 NUM = r"(\d+(?:[.,]\d+)?)"
-CUR = r"(?:\$|€|£|¥|eur|usd|rmb|yuan|元|dollars?|euros?)?"
+CUR = r"(?:\$|€|£|¥|euros?\b|eur\b|dollars?\b|usd\b|rmb\b|yuan\b|元)?"
 _BETWEEN = re.compile(rf"\b(?:between|from)\s*{CUR}\s*{NUM}\s*{CUR}\s*(?:and|to|-)\s*{CUR}\s*{NUM}\s*{CUR}", re.I)
 _RANGE = re.compile(rf"(?<![\w.]){CUR}\s*{NUM}\s*{CUR}\s*(?:-|–|to)\s*{CUR}\s*{NUM}\s*{CUR}(?![\w.])", re.I)
 _MAX = re.compile(
