@@ -11,7 +11,6 @@ import streamlit as st
 
 from core.ingest import (
     KIND_LABELS,
-    KINDS,
     IngestError,
     IngestOptions,
     Source,
@@ -30,6 +29,10 @@ from pages.common import store_session
 NOT_MAPPED = "— not in this file —"
 ALL_PURCHASES = "Every row is a purchase"
 SOME_PURCHASES = "Only these action values"
+MODES = {
+    "Shop files: events, items and/or user profiles": ("events", "items", "users"),
+    "A transactions export (one file feeding events, items and users)": ("transactions",),
+}
 FIELD_HELP = {
     "user_id": "the customer", "item_id": "the product", "timestamp": "when it happened",
     "action_type": "view / cart / purchase … in the shop's words", "invoice": "order number (C… = cancellation)",
@@ -105,13 +108,13 @@ st.caption("Upload your shop's CSV exports (UTF-8 or GBK; comma, semicolon or ta
            "Column names are guessed; correct them below. One upload is one transaction: if it is rejected, "
            "nothing in the store changes.")
 
-kinds = st.multiselect("Files in this upload", list(KINDS), default=["events", "items", "users"],
-                       format_func=lambda k: KIND_LABELS[k])
+mode = st.radio("What are you uploading?", list(MODES), horizontal=True)
+kinds = MODES[mode]
 uploads: list[Upload] = []
 problems: list[str] = []
 for kind in kinds:
     st.subheader(KIND_LABELS[kind])
-    file = st.file_uploader(f"{kind} CSV", type=["csv", "txt", "tsv", "gz", "zip"], key=f"file:{kind}")
+    file = st.file_uploader(f"{kind} CSV (optional)" if len(kinds) > 1 else f"{kind} CSV", type=["csv", "txt", "tsv", "gz", "zip"], key=f"file:{kind}")
     if file is None:
         continue
     source = Source(kind, file.getvalue(), file.name)

@@ -80,15 +80,12 @@ def _selectbox_shows(page, label: str) -> str:
     return " ".join(values)
 
 
-def test_upload_three_demo_csvs_in_the_browser(app_server: str, store_url: str, tmp_path: Path):
+@pytest.fixture
+def browser_page(app_server: str):
+    """A tall Chromium page on the app's Upload data page."""
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; CI installs it)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-    from core.demo import write_demo_csvs
-
-    files = write_demo_csvs(tmp_path / "csv", seed=3, n_users=150, n_items=80)
-    frames = {k: pd.read_csv(p, dtype=str) for k, p in files.items()}
-    shots = Path(os.environ.get("RECOLM_SCREENSHOTS", tmp_path))
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True,
@@ -101,27 +98,42 @@ def test_upload_three_demo_csvs_in_the_browser(app_server: str, store_url: str, 
             page.goto(app_server)
             page.get_by_role("link", name="Upload data").click()
             page.get_by_role("heading", name="Upload data").wait_for()
-            uploaders = page.locator('[data-testid="stFileUploader"] input[type="file"]')
-            uploaders.nth(0).wait_for(state="attached")
-            assert uploaders.count() == 3
-            for n, kind in enumerate(("events", "items", "users")):
-                uploaders.nth(n).set_input_files(str(files[kind]))
-                page.get_by_text(f"{files[kind].name}: utf-8, comma separated").first.wait_for()
-            # The guessed mapping is shown as editable selectboxes, pre-filled with the shop's column names.
-            assert "event_type" in _selectbox_shows(page, "action_type")
-            assert "city" in _selectbox_shows(page, "region")
-            page.screenshot(path=str(shots / "upload_mapping.png"), full_page=True)
-            page.get_by_role("button", name="Ingest").click()
-            try:
-                page.get_by_role("heading", name="Validation report").wait_for(timeout=180_000)
-                page.locator("p:visible", has_text="Upload accepted").first.wait_for()
-            except Exception:
-                page.screenshot(path=str(shots / "upload_failed.png"), full_page=True)
-                raise
-            report_text = page.locator('[data-testid="stMetric"]').all_inner_texts()
-            page.screenshot(path=str(shots / "upload_report.png"), full_page=True)
+            yield page
         finally:
             browser.close()
+
+
+def _ingest_and_wait(page, shots: Path, name: str) -> list[str]:
+    """Click Ingest, wait for the fresh report, screenshot it; the metrics' texts."""
+    page.get_by_role("button", name="Ingest").click()
+    try:
+        page.get_by_role("heading", name="Validation report").wait_for(timeout=300_000)
+        page.locator("p:visible", has_text="Upload accepted").first.wait_for()
+    except Exception:
+        page.screenshot(path=str(shots / f"{name}_failed.png"), full_page=True)
+        raise
+    page.screenshot(path=str(shots / f"{name}_report.png"), full_page=True)
+    return page.locator('[data-testid="stMetric"]').all_inner_texts()
+
+
+def test_upload_three_demo_csvs_in_the_browser(browser_page, store_url: str, tmp_path: Path):
+    from core.demo import write_demo_csvs
+
+    page = browser_page
+    files = write_demo_csvs(tmp_path / "csv", seed=3, n_users=150, n_items=80)
+    frames = {k: pd.read_csv(p, dtype=str) for k, p in files.items()}
+    shots = Path(os.environ.get("RECOLM_SCREENSHOTS", tmp_path))
+    uploaders = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    uploaders.nth(0).wait_for(state="attached")
+    assert uploaders.count() == 3
+    for n, kind in enumerate(("events", "items", "users")):
+        uploaders.nth(n).set_input_files(str(files[kind]))
+        page.get_by_text(f"{files[kind].name}: utf-8, comma separated").first.wait_for()
+    # The guessed mapping is shown as editable selectboxes, pre-filled with the shop's column names.
+    assert "event_type" in _selectbox_shows(page, "action_type")
+    assert "city" in _selectbox_shows(page, "region")
+    page.screenshot(path=str(shots / "upload_mapping.png"), full_page=True)
+    report_text = _ingest_and_wait(page, shots, "upload")
 
     n_rows = sum(len(f) for f in frames.values())
     assert any("Rows read" in t and f"{n_rows:,}" in t for t in report_text), report_text
@@ -133,3 +145,27 @@ def test_upload_three_demo_csvs_in_the_browser(app_server: str, store_url: str, 
     assert counts.events == len(frames["events"].drop_duplicates())
     assert counts.items == len(frames["items"])
     assert counts.users == len(frames["users"]) + 1  # plus the seed user
+
+
+def test_online_retail_through_the_page(browser_page, tmp_path: Path):
+    from tests.conftest import shared_path
+
+    path = shared_path("uci_online_retail", "onlineretail.csv.gz")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    with_customer = raw[raw["CustomerID"].notna()]
+    dropped = int(raw["CustomerID"].isna().sum() + with_customer.duplicated().sum())
+    page = browser_page
+    shots = Path(os.environ.get("RECOLM_SCREENSHOTS", tmp_path))
+    page.get_by_text("A transactions export").click()
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    page.get_by_text("transactions CSV", exact=True).wait_for()
+    uploader.first.set_input_files(str(path))
+    page.get_by_text("onlineretail.csv.gz: utf-8, comma separated, 8 columns").wait_for()
+    for field, column in (("user_id", "CustomerID"), ("item_id", "StockCode"), ("timestamp", "InvoiceDate"),
+                          ("title", "Description"), ("region", "Country"), ("invoice", "InvoiceNo")):
+        assert column in _selectbox_shows(page, field), field
+    report_text = _ingest_and_wait(page, shots, "retail")
+    assert any("Rows read" in t and "541,909" in t for t in report_text), report_text
+    assert any("Rows dropped" in t and f"{dropped:,}" in t for t in report_text), report_text
+    page.get_by_text("missing_user_id").first.wait_for(state="attached")  # a cell of the canvas-drawn table
+    page.get_by_text("cancellation").first.wait_for(state="attached")

@@ -16,7 +16,11 @@ def test_upload_page_on_empty_store(store_url):
     at = app_test("data_upload").run()
     assert not at.exception
     assert at.title[0].value == "Upload data"
-    assert at.multiselect[0].value == ["events", "items", "users"]
+    assert at.radio[0].label == "What are you uploading?"
+    assert [u.label for u in at.get("file_uploader")] == ["events CSV (optional)", "items CSV (optional)",
+                                                          "users CSV (optional)"]
+    at.radio[0].set_value(at.radio[0].options[1]).run()
+    assert [u.label for u in at.get("file_uploader")] == ["transactions CSV"]
     assert at.button[0].label == "Ingest" and at.button[0].disabled  # nothing uploaded yet
     assert any("No data yet" in i.value for i in at.info)
     assert "Events for users or items the store does not know" in _labels(at.radio)
