@@ -57,7 +57,7 @@ class ReasonContext:
     segments: np.ndarray  # per user index: segment label or ""
     counts_users: np.ndarray  # per item: how many distinct customers bought it
     n_buyers: int  # customers with at least one purchase
-    _segment_rank: dict[str, np.ndarray] = field(default_factory=dict)
+    _cache: dict[str, object] = field(default_factory=dict)  # segment ranks, global rank, co-counts
 
     @classmethod
     def build(cls, data, vectors: np.ndarray | None) -> ReasonContext:
@@ -83,9 +83,16 @@ class ReasonContext:
             segments=segments,
         )
 
+    @property
+    def cooccurrence(self):
+        """Sparse items x items: how many customers bought both (XᵀX), computed once."""
+        if "\0cooc" not in self._cache:
+            self._cache["\0cooc"] = (self.purchases.T @ self.purchases).tocsr()
+        return self._cache["\0cooc"]
+
     def segment_counts_rank(self, label: str) -> np.ndarray:
         """Rank (0 = best seller) of every item among purchases by users of segment `label`; cached."""
-        if label not in self._segment_rank:
+        if label not in self._cache:
             members = np.flatnonzero(self.segments == label)
             counts = np.asarray(self.purchases.tocsr()[members].sum(axis=0)).ravel() if len(members) else None
             rank = np.full(len(self.titles), np.iinfo(np.int64).max, dtype=np.int64)
@@ -93,16 +100,16 @@ class ReasonContext:
                 order = np.lexsort((np.arange(len(counts)), -counts))
                 bought = counts[order] > 0
                 rank[order[bought]] = np.arange(int(bought.sum()))
-            self._segment_rank[label] = rank
-        return self._segment_rank[label]
+            self._cache[label] = rank
+        return self._cache[label]
 
     def global_rank(self) -> np.ndarray:
-        if "\0global" not in self._segment_rank:
+        if "\0global" not in self._cache:
             order = np.lexsort((np.arange(len(self.counts)), -self.counts))
             rank = np.empty(len(order), dtype=np.int64)
             rank[order] = np.arange(len(order))
-            self._segment_rank["\0global"] = rank
-        return self._segment_rank["\0global"]
+            self._cache["\0global"] = rank
+        return self._cache["\0global"]
 
 
 def explain(
@@ -132,11 +139,10 @@ def explain(
 
 
 def _co_counts(ctx: ReasonContext, hist: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Customers who bought both, for each (history item, shown item) pair: lookups in the item-item co-counts."""
     if len(hist) == 0 or len(items) == 0:
         return np.zeros((len(hist), len(items)))
-    a = ctx.purchases[:, hist]
-    b = ctx.purchases[:, items]
-    return np.asarray((a.T @ b).todense())
+    return ctx.cooccurrence[hist][:, items].toarray()
 
 
 def _similarities(ctx: ReasonContext, hist: np.ndarray, items: np.ndarray) -> np.ndarray | None:
