@@ -3,7 +3,7 @@
 `ranks` gives the 0-based position of each target after removing the user's own earlier purchases (but never
 the target itself, so a repeat purchase can still be hit). Ties are counted pessimistically: an item scored
 exactly like the target is placed ahead of it, so a model that gives everything the same score earns rank
-n_items - 1, not 0. A target scored NaN or -inf is treated as never recommended (rank = n_items).
+n_items - 1, not 0. A target scored NaN or -inf is never recommended: its rank is NOT_RANKED, beyond any K.
 HR, NDCG and MRR at K are means over users; K larger than the catalogue simply counts every finite rank.
 """
 
@@ -18,6 +18,7 @@ from core.evaluation.protocols import EvalSet
 from core.models.base import Recommender, top_k
 
 DEFAULT_KS: tuple[int, ...] = (5, 10, 20)
+NOT_RANKED = np.iinfo(np.int64).max // 2  # rank of a target the model can never recommend (NaN / -inf score)
 
 
 def _mask_histories(scores: np.ndarray, histories: Sequence[np.ndarray], targets: np.ndarray) -> None:
@@ -49,7 +50,7 @@ def ranks(scores: np.ndarray, histories: Sequence[np.ndarray], targets: np.ndarr
     above = (scores > target_scores).sum(axis=1)
     tied = (scores == target_scores).sum(axis=1) - 1  # the target itself is not a tie
     out = (above + tied).astype(np.int64)
-    out[~np.isfinite(target_scores[:, 0])] = n_items
+    out[~np.isfinite(target_scores[:, 0])] = NOT_RANKED
     return out
 
 

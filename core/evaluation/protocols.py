@@ -164,7 +164,9 @@ def temporal_split(
     tu, th, tt = _first_after(seqs, times, cutoff, None, min_history)
     vu, vh, vt = _first_after(seqs, times, valid_cutoff, cutoff, min_history)
     if not tu:
-        raise ValueError(f"temporal_split: no user has a purchase after the cutoff {cutoff}")
+        raise ValueError(
+            f"temporal_split: no user has a purchase after the cutoff {cutoff} and at least {min_history} before it"
+        )
     keep = [t < valid_cutoff for t in times]
     train = data.with_sequences([s[k] for s, k in zip(seqs, keep)], [t[k] for t, k in zip(times, keep)])
     pre = [t < cutoff for t in times]
