@@ -25,6 +25,7 @@ from core.uplift import (  # noqa: E402
     random_baseline,
     uplift_at_k,
 )
+from core.uplift.calibration import calibrate_uplift  # noqa: E402
 from core.uplift.hillstrom import OUTCOMES, load_hillstrom  # noqa: E402
 
 
@@ -56,9 +57,13 @@ def run(outcome: str, k: float, seed: int, base: str, path: str | None) -> dict:
         t0 = time.perf_counter()
         model = make_learner(name, base=base, seed=seed).fit(Xtr, ttr, ytr)
         score = model.predict(Xte)
+        cal = calibrate_uplift(yte, tte, score, model.predict_outcomes(Xte)[0])
         result["learners"][name] = {
             "qini": qini_coefficient(yte, tte, score),
             "uplift_at_k": uplift_at_k(yte, tte, score, k),
+            # share of the predicted differences between users that is real on the test users (1 = all)
+            "blp_slope": cal.slope,
+            "blp_slope_se": cal.slope_se,
             "fit_seconds": round(time.perf_counter() - t0, 2),
         }
     return result
@@ -80,11 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     k = f"{args.k:.0%}"
     print(f"Hillstrom, outcome={res['outcome']}, base={res['base']}, train {res['n_train']} / test {res['n_test']}, "
           f"test average effect {res['test_average_effect']:+.5f}")
-    print(f"{'targeting':<12}{'Qini coef':>14}{'uplift@' + k:>16}")
+    print(f"{'targeting':<12}{'Qini coef':>14}{'uplift@' + k:>16}   BLP slope (share of predicted heterogeneity that is real)")
     r = res["random"]
     print(f"{'random':<12}{r['qini']:>+14.5f}{r['uplift_at_k']:>+16.5f}   (std {r['qini_std']:.5f} / {r['uplift_at_k_std']:.5f})")
     for name, m in res["learners"].items():
-        print(f"{name:<12}{m['qini']:>+14.5f}{m['uplift_at_k']:>+16.5f}   fit {m['fit_seconds']} s")
+        print(f"{name:<12}{m['qini']:>+14.5f}{m['uplift_at_k']:>+16.5f}   {m['blp_slope']:.2f} ± {m['blp_slope_se']:.2f}"
+              f"   fit {m['fit_seconds']} s")
     return 0
 
 

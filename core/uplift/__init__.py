@@ -1,5 +1,6 @@
 """Uplift modelling: who does a coupon change? Meta-learners and the Qini / uplift@k evaluation."""
 
+from core.uplift.calibration import UpliftCalibration, calibrate_uplift
 from core.uplift.learners import BASES, LEARNERS, TLearner, XLearner, make_learner
 from core.uplift.metrics import (
     QiniCurve,
@@ -17,8 +18,10 @@ __all__ = [
     "QiniCurve",
     "RandomBaseline",
     "TLearner",
+    "UpliftCalibration",
     "XLearner",
     "average_effect",
+    "calibrate_uplift",
     "make_learner",
     "qini_coefficient",
     "qini_curve",
