@@ -63,3 +63,14 @@ def test_cli_human_output_and_usage_errors(store_url, tmp_path: Path, capsys):
     assert main(["ingest", "--db", store_url, "--users", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("ACCEPTED: 1 rows read, 1 kept") and "u.csv (users, utf-8" in out
+
+
+def test_cli_timestamp_format_given_by_the_user(store_url, tmp_path: Path, capsys):
+    path = tmp_path / "e.csv"
+    path.write_text("user,item,date\n1,A,03/04/2024\n2,B,05/04/2024\n")
+    code, report = _run(capsys, "--db", store_url, "--events", str(path), "--timestamp-format", "%Q")
+    assert code == 1 and "'%Q' is not valid" in report["error"] and "column 'date'" in report["error"]
+    code, report = _run(capsys, "--db", store_url, "--events", str(path), "--timestamp-format", "%m/%d/%Y")
+    assert code == 0 and report["files"][0]["timestamp_format"] == "%m/%d/%Y"
+    with session_scope(store_url) as s:
+        assert sorted(str(ts.date()) for (ts,) in s.query(Event.ts)) == ["2024-03-04", "2024-05-04"]

@@ -32,7 +32,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
                 "asin", "goodsid", "goods", "productcode", "itemcode", "pid", "iid", "商品id", "商品编号", "商品",
                 "产品id", "产品编号", "货号", "物品id"),
     "timestamp": ("timestamp", "time", "datetime", "eventtime", "date", "invoicedate", "orderdate", "ordertime",
-                  "purchasedate", "transactiondate", "eventdate", "ts", "createdat", "时间", "时间戳", "日期",
+                  "purchasedate", "transactiondate", "eventdate", "ts", "when", "createdat", "时间", "时间戳", "日期",
                   "下单时间", "购买时间", "行为时间", "发生时间"),
     "action_type": ("actiontype", "action", "eventtype", "event", "behaviortype", "behaviourtype", "behavior",
                     "behaviour", "interaction", "type", "行为类型", "行为", "动作", "事件类型", "事件"),

@@ -235,7 +235,12 @@ class _FileIngest:
                 self.report.timestamp_format = fmt.format
             if fmt.warning:
                 self.report.warn(f"column {col!r}: {fmt.warning}")
-        parsed = timestamps.parse(df[f], fmt.format)
+        try:
+            parsed = timestamps.parse(df[f], fmt.format)
+        except ValueError as exc:
+            raise IngestError(f"the timestamp format {fmt.format!r} is not valid ({exc}); use strftime codes such "
+                              "as %d/%m/%Y %H:%M, or ISO8601, unix-seconds, unix-milliseconds",
+                              file=self.source.name, column=col) from exc
         bad = parsed.isna() & df[f].notna()
         df[f] = parsed
         if bad.any():
