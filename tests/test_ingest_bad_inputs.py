@@ -205,3 +205,17 @@ def test_missing_required_values_are_dropped_with_line_numbers(seeded, tmp_path)
     assert f.dropped["missing_item_id"].examples == [5]
     with session_scope(seeded) as s:
         assert s.query(Event).count() == 3
+
+
+def test_a_later_file_failing_rolls_back_the_files_already_written(seeded, tmp_path):
+    before = _counts(seeded)
+    items = tmp_path / "items.csv"
+    items.write_text("item_id,title\nn1,New mug\nn2,New plate\n")
+    events = tmp_path / "events.csv"
+    rows = "".join(f"u{i},n{1 + i % 2},view,2024-06-01 10:{i % 60:02d}\n" for i in range(300))
+    events.write_text(EVENTS_HEADER + rows + "u9,n1,vi")  # cut off after 300 good rows (written in chunks of 100)
+    report = ingest_into_store(seeded, [Upload(Source("events", events)), Upload(Source("items", items))],
+                               IngestOptions(chunk_rows=100))
+    assert [f.file for f in report.files] == ["items.csv", "events.csv"]  # items went in first
+    assert report.files[0].rows_kept == 2 and report.files[1].rows_kept == 300  # ...and events were being written
+    _rejected(seeded, before, report, "events.csv", "line 302", "cut off")
