@@ -4,7 +4,7 @@ answer a shopper's question; export a batch."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 import pandas as pd
 import plotly.express as px
@@ -51,12 +51,13 @@ def _show_list(frame: pd.DataFrame, key: str) -> None:
     )
 
 
-def _coupon_link(user_id: str) -> None:
-    """Link to this customer's coupon view; outside st.navigation (a page run alone) a plain URL does the job."""
+def _link(page: str, label: str, icon: str, **query: str) -> None:
+    """st.page_link, or a plain URL when the page runs outside st.navigation (AppTest of this page alone)."""
     try:
-        st.page_link("pages/campaigns.py", label="Coupons for this customer", icon="🎟️", query_params={"user": user_id})
+        st.page_link(page, label=label, icon=icon, query_params=query or None)
     except StreamlitPageNotFoundError:
-        st.markdown(f"🎟️ [Coupons for this customer](campaigns?user={quote(user_id)})")
+        target = page.removeprefix("pages/").removesuffix(".py")
+        st.markdown(f"{icon} [{label}]({target}{'?' + urlencode(query) if query else ''})")
 
 
 st.title("Recommendations")
@@ -69,7 +70,7 @@ with store_session() as session:
     version = data_version(session)
 if not models:
     st.info("No trained model yet. Train one (a baseline takes seconds) and activate it, then come back.")
-    st.page_link("pages/training.py", label="Go to Training & registry", icon="🧠")
+    _link("pages/training.py", "Go to Training & registry", "🧠")
     st.stop()
 
 labels = {f"{m.name} v{m.version} ({m.kind})" + (" · active" if m.is_active else ""): m.id for m in models}
@@ -128,7 +129,7 @@ else:
         fig.update_layout(height=260, margin=dict(l=0, r=0, t=10, b=0), legend_title_text="")
         st.plotly_chart(fig, key="rec_timeline")
         st.dataframe(history[["ts", "action", "title", "category", "price", "flag"]], hide_index=True, height=220)
-_coupon_link(user_id)
+_link("pages/campaigns.py", "Coupons for this customer", "🎟️", user=user_id)
 
 # ---- controls -----------------------------------------------------------------------------------------------
 st.header("2 · Top-K and why")

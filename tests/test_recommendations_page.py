@@ -7,8 +7,6 @@ import pytest
 
 from tests.conftest import app_test
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def _encoder_cache(tmp_path_factory) -> str:
@@ -33,6 +31,7 @@ def _metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+@pytest.mark.slow
 def test_known_customer_history_reasons_and_diversity(page):
     from core.recommend import RecommendationService
     from db.engine import session_scope
@@ -54,6 +53,7 @@ def test_known_customer_history_reasons_and_diversity(page):
     cited = top["reason"][top["reason"].str.startswith("you bought")]
     assert len(cited) and all(any(t in r for t in bought) for r in cited)
     assert not set(top["title"]) & bought  # exclude already bought is on by default
+    assert any(f"campaigns?user={customer['user_id']}" in m.value for m in at.markdown)  # the coupon view link
 
     before = _metrics(at)["Diversity after"]
     at.slider(key="rec_diversity").set_value(0.8).run()
@@ -68,6 +68,7 @@ def test_known_customer_history_reasons_and_diversity(page):
     assert at.get("download_button")
 
 
+@pytest.mark.slow
 def test_cold_customer_with_typed_interests(page):
     at = page
     at.radio(key="rec_find").set_value("Segment / activity").run()
@@ -88,6 +89,7 @@ def test_cold_customer_with_typed_interests(page):
     assert cold["title"].str.contains("Running|Racing|Trail", case=False).sum() >= 5
 
 
+@pytest.mark.slow
 def test_semantic_search_with_price_limit_and_notes(page):
     at = page
     at.text_input(key="rec_search").set_value("a gift for a runner under 50, not Nike").run()
@@ -97,3 +99,10 @@ def test_semantic_search_with_price_limit_and_notes(page):
     assert any("price ≤ 50" in i.value for i in at.info)
     notes = " ".join(w.value for w in at.warning)
     assert "negation" in notes and "'Nike'" in notes
+
+
+def test_empty_store_points_to_training(store_url):
+    at = app_test("recommendations", timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("No trained model yet" in i.value for i in at.info)
+    assert any("training" in m.value for m in at.markdown)
