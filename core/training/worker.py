@@ -1,0 +1,183 @@
+"""The training worker: runs one job in its own process and reports to the store.
+
+Steps: mark running -> load the store's purchases -> leave-one-out split -> fit (the LM reports progress
+and honours cancellation through its callback) -> test metrics -> register the model (activate if asked).
+Any exception marks the job failed with its message; the active model is only changed after success.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.config import n_threads
+
+# Progress rows are written at most this often (epoch ends are always written).
+PROGRESS_EVERY_S = 1.0
+# Cancellation is polled at most this often.
+CANCEL_POLL_S = 1.0
+
+
+@dataclass
+class TrainRequest:
+    """What a training job was asked to do (jobs.params)."""
+
+    model: str = "lm"
+    name: str | None = None
+    activate: bool = True
+    model_params: dict[str, Any] = field(default_factory=dict)
+    warm_start_model: int | None = None  # registry id of an lm to fine-tune from
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> TrainRequest:
+        known = {k: params[k] for k in ("model", "name", "activate", "model_params", "warm_start_model") if k in params}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"Unknown training job parameter(s): {', '.join(unknown)}")
+        return cls(**known)
+
+    def to_params(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "name": self.name,
+            "activate": self.activate,
+            "model_params": dict(self.model_params),
+            "warm_start_model": self.warm_start_model,
+        }
+
+
+class _Reporter:
+    """The fit callback: throttled progress writes, cancellation polling."""
+
+    def __init__(self, url: str, job_id: int):
+        self.url, self.job_id = url, job_id
+        self.last_write = 0.0
+        self.last_poll = 0.0
+        self.cancelled = False
+
+    def __call__(self, progress: dict[str, Any]) -> bool:
+        from db.engine import session_scope
+        from db.jobs import cancel_requested, report_progress
+
+        now = time.monotonic()
+        epoch_end = progress.get("val_ndcg10") is not None
+        if epoch_end or now - self.last_write >= PROGRESS_EVERY_S:
+            with session_scope(self.url) as s:
+                report_progress(s, self.job_id, progress, point=True)
+            self.last_write = now
+        if epoch_end or now - self.last_poll >= CANCEL_POLL_S:
+            with session_scope(self.url) as s:
+                self.cancelled = cancel_requested(s, self.job_id)
+            self.last_poll = now
+        if self.cancelled:
+            from core.models.lm import TrainingStopped
+
+            raise TrainingStopped(f"job {self.job_id} cancelled")
+        return False
+
+
+def _load_data(url: str):
+    from core.data import from_store
+    from db.engine import session_scope
+
+    with session_scope(url) as s:
+        data = from_store(s)
+    n_purchases = sum(len(x) for x in data.sequences)
+    if n_purchases == 0:
+        raise ValueError("The store has no purchases to train on; upload events (or load the demo shop) first")
+    return data
+
+
+def _model_params(req: TrainRequest, url: str) -> dict[str, Any]:
+    params = dict(req.model_params)
+    if req.warm_start_model is not None:
+        from db.engine import session_scope
+        from db.registry import find_model
+
+        with session_scope(url) as s:
+            row = find_model(s, req.warm_start_model)
+            if row is None:
+                raise ValueError(f"warm start: no registered model {req.warm_start_model!r}")
+            if row.kind != "lm":
+                raise ValueError(f"warm start needs a language model; model {row.id} is a {row.kind!r}")
+            params["warm_start"] = row.artifact_path
+    return params
+
+
+def train_and_register(url: str, job_id: int, req: TrainRequest) -> tuple[dict[str, Any], int]:
+    """Fit, evaluate on the held-out last purchases, register. Returns (metrics, model id)."""
+    from core.evaluation.metrics import evaluate_model
+    from core.evaluation.protocols import leave_one_out
+    from core.models import make_model
+    from db.engine import session_scope
+    from db.registry import register_model
+
+    data = _load_data(url)
+    split = leave_one_out(data)
+    model = make_model(req.model, **_model_params(req, url))
+    reporter = _Reporter(url, job_id)
+    t0 = time.perf_counter()
+    if req.model == "lm":
+        model.fit(split.train, valid=split.valid, callback=reporter)
+    else:
+        reporter({"step": 0, "epoch": 0.0, "loss": None, "val_ndcg10": None, "eta_s": None})
+        model.fit(split.train)
+    train_seconds = time.perf_counter() - t0
+    metrics: dict[str, Any] = {"train_seconds": round(train_seconds, 2), "protocol": "loo"}
+    if len(split.test):
+        test = evaluate_model(model, split.test)
+        metrics.update({k: test[k] for k in ("hr@10", "ndcg@10", "mrr@10", "coverage@10", "n_users") if k in test})
+    if len(split.valid):
+        val = evaluate_model(model, split.valid, ks=(10,))
+        metrics["val_ndcg@10"] = val["ndcg@10"]
+    if req.model == "lm":
+        metrics["best_epoch"] = int(getattr(model, "best_epoch_", 0))
+    else:
+        # Baselines are cheap: the registered one learns from every purchase, the metrics come from the split.
+        model.fit(data)
+    with session_scope(url) as s:
+        from db.jobs import cancel_requested
+
+        if cancel_requested(s, job_id):
+            from core.models.lm import TrainingStopped
+
+            raise TrainingStopped(f"job {job_id} cancelled")
+        row = register_model(
+            s, model, name=req.name or req.model, dataset_id=data.dataset_id, metrics=metrics,
+            train_seconds=train_seconds, activate=req.activate,
+        )
+        model_id = row.id
+    return metrics, model_id
+
+
+def run_job(url: str, job_id: int) -> int:
+    """Entry point of `python -m core worker`: 0 on success, 1 on failure or cancellation."""
+    import torch
+
+    from core.models.lm import TrainingStopped
+    from db.engine import session_scope
+    from db.jobs import finish_job, mark_running
+
+    torch.set_num_threads(n_threads())
+    with session_scope(url) as s:
+        job = mark_running(s, job_id, os.getpid())
+        params = dict(job.params)
+    try:
+        req = TrainRequest.from_params(params)
+        metrics, model_id = train_and_register(url, job_id, req)
+    except TrainingStopped:
+        with session_scope(url) as s:
+            finish_job(s, job_id, "cancelled", error="Cancelled by the user; the active model is unchanged.")
+        return 1
+    except BaseException as exc:  # noqa: BLE001 - any failure must end up on the job row
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        tb = traceback.format_exc(limit=-3)
+        with session_scope(url) as s:
+            finish_job(s, job_id, "failed", error=f"{detail}\n\n{tb}")
+        return 1
+    with session_scope(url) as s:
+        finish_job(s, job_id, "succeeded", metrics=metrics, model_id=model_id)
+    return 0
