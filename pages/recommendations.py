@@ -40,6 +40,7 @@ def _fmt_quality(value: float | None) -> str:
 def _show_list(frame: pd.DataFrame, key: str) -> None:
     st.dataframe(
         frame, hide_index=True, key=key,
+        column_order=("rank", "title", "reason", "category", "price", "score", "is_new", "explore", "item_id"),
         column_config={
             "rank": st.column_config.NumberColumn("rank", width="small"),
             "score": st.column_config.NumberColumn("score", format="%.4g"),
@@ -158,7 +159,7 @@ flt = ItemFilter(categories=tuple(chosen_cats), min_price=price_range[0] if narr
 opts = PreviewOptions(k=int(k), exclude_seen=exclude_seen, filter=flt, diversity=diversity, freshness=freshness,
                       exploration=exploration)
 preview = service.preview(u, opts)
-st.markdown(f"**Based on:** {preview.based_on} · model **{service.model_label}**")
+st.markdown(f"**Based on:** {preview.based_on}")
 for note in preview.notes:
     st.warning(note)
 q = st.columns(4)
@@ -212,7 +213,10 @@ if question.strip():
             frame = pd.DataFrame([{"rank": r.rank, "item_id": r.item_id, "title": r.title, "category": r.category,
                                    "price": r.price, "similarity": s, "reason": r.reason}
                                   for r, s in zip(found.items, found.similarity)])
-            st.dataframe(frame, hide_index=True, key="rec_search_list")
+            st.dataframe(frame, hide_index=True, key="rec_search_list",
+                         column_order=("rank", "title", "reason", "category", "price", "similarity", "item_id"),
+                         column_config={"similarity": st.column_config.NumberColumn(format="%.2f"),
+                                        "reason": st.column_config.TextColumn(width="large")})
         else:
             st.warning("No item matches within these limits.")
 

@@ -124,3 +124,20 @@ def test_fast_top_k_is_exactly_top_k(seed):
         want = top_k(scores.copy(), histories, 10, alw)
         got = fast_top_k(scores.copy(), histories, 10, alw)
         assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1])
+
+
+def test_search_ranking_personalises_close_matches_only():
+    from core.recommend.search import rank_matches
+
+    sim = np.array([0.60, 0.58, 0.55, 0.20, 0.10, 0.05])
+    allowed = np.ones(6, dtype=bool)
+    alice = np.array([0.0, 1.0, 5.0, 99.0, 0.0, 0.0])  # loves item 3, a loose match
+    bob = np.array([5.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    a_items, _ = rank_matches(sim, alice, allowed, k=4, personal_weight=0.9)
+    b_items, _ = rank_matches(sim, bob, allowed, k=4, personal_weight=0.9)
+    assert a_items.tolist()[:3] == [2, 1, 0] and b_items.tolist()[:3] == [0, 1, 2]  # same matches, own order
+    assert a_items[3] == 3 == b_items[3]  # the loose match stays behind every close one
+    text_only, _ = rank_matches(sim, alice, allowed, k=6, personal_weight=0.0)
+    assert text_only.tolist() == [0, 1, 2, 3, 4, 5]
+    masked, _ = rank_matches(sim, None, np.array([False, True, True, False, True, True]), k=6)
+    assert masked.tolist() == [1, 2, 4, 5]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+STRONG_SHARE = 0.75  # a "close match" has at least this share of the best match's similarity
 NUM = r"(\d+(?:[.,]\d+)?)"
 CUR = r"(?:\$|€|£|¥|euros?\b|eur\b|dollars?\b|usd\b|rmb\b|yuan\b|元)?"
 _BETWEEN = re.compile(rf"\b(?:between|from)\s*{CUR}\s*{NUM}\s*{CUR}\s*(?:and|to|-)\s*{CUR}\s*{NUM}\s*{CUR}", re.I)
@@ -137,5 +138,8 @@ def rank_matches(
         pct = np.empty(n)
         pct[np.lexsort((-cand, s))] = np.arange(n) / (n - 1)  # 0 = the user's least likely, 1 = most likely
         final = (1 - personal_weight) * final + personal_weight * pct
-    order = np.lexsort((cand, -final))[:k]
+    # Close matches (within STRONG_SHARE of the best similarity) always come before loose ones, so the user's
+    # taste re-orders good answers but never lifts a barely related item above them.
+    strong = raw >= STRONG_SHARE * raw.max() if raw.max() > 0 else np.ones(n, dtype=bool)
+    order = np.lexsort((cand, -final, ~strong))[:k]
     return cand[order].astype(np.int64), final[order]

@@ -18,7 +18,7 @@ from core.models.base import Recommender
 from core.recommend.cold_start import cold_scores, fit_segment_popularity, profile_segment
 from core.recommend.reasons import Reason, ReasonContext, explain
 from core.recommend.rerank import ItemFilter, ListQuality, RerankOptions, freshness_weights, list_quality, rerank
-from core.recommend.search import ParsedQuery, catalogue_vocabulary, parse_query, rank_matches
+from core.recommend.search import STRONG_SHARE, ParsedQuery, catalogue_vocabulary, parse_query, rank_matches
 from core.schema import activity_bucket
 
 
@@ -380,10 +380,12 @@ class RecommendationService:
             hist = self.history(user_index)
         items, _ = rank_matches(similarity, user_scores, allowed, k, personal_weight=personal_weight)
         label = parsed.text if len(parsed.text) <= 40 else parsed.text[:39] + "…"
+        best = float(np.max(np.where(allowed, similarity, -np.inf))) if allowed.any() else 0.0
         base = explain(self.reasons, user_index, hist, items, None, None) if len(hist) else None
         reasons = []
         for n, item in enumerate(items):
-            text = f"matches “{label}” (text similarity {similarity[item]:.2f})"
+            close = similarity[item] >= STRONG_SHARE * best
+            text = f"{'matches' if close else 'loosely related to'} “{label}” (text similarity {similarity[item]:.2f})"
             if base is not None and base[n].kind == "similar":
                 text += f"; {base[n].text}"
             reasons.append(Reason("search", text, base[n].evidence if base is not None else ()))
