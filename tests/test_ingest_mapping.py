@@ -58,8 +58,9 @@ def test_user_corrections_and_their_errors():
     fixed = m.with_overrides(parse_overrides(["cust=user_id", "thing=item_id", "when=timestamp", "what=action_type"]))
     fixed.validate(["cust", "thing", "when", "what"], "x.csv")
     assert fixed.columns["user_id"] == "cust"
+    assert m.all_purchases and not fixed.all_purchases  # once an action column is mapped, actions decide
     unmapped = fixed.with_overrides({"what": "ignore"})
-    assert "action_type" not in unmapped.columns
+    assert "action_type" not in unmapped.columns and unmapped.all_purchases
     with pytest.raises(IngestError, match="not a field of a users file"):
         ColumnMapping("users", {"title": "x"})
     with pytest.raises(IngestError, match="does not have"):

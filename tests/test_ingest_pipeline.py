@@ -168,3 +168,23 @@ def test_optional_date_column_without_dates_is_skipped_with_a_warning(store_url,
     with session_scope(store_url) as s:
         assert {(u.external_id, u.region, u.signup_date) for u in s.query(User)} == {("1", "UK", None),
                                                                                     ("2", "FR", None)}
+
+
+def test_excel_style_export_crlf_bom_semicolon_day_first(store_url, tmp_path):
+    """What a European Excel 'CSV UTF-8' export looks like: BOM, CRLF, ';', d/m/Y times, decimal prices."""
+    text = ("Kunde;Artikel;Aktion;Datum;Preis\r\n"
+            "k1;a1;view;31/01/2024 17:45;\r\n"
+            "k1;a1;purchase;31/01/2024 17:50;12.5\r\n"
+            "k2;a2;cart;01/02/2024 09:00;3\r\n")
+    path = tmp_path / "export.csv"
+    path.write_bytes(text.encode("utf-8-sig"))
+    mapping = guess_mapping("events", ["Kunde", "Artikel", "Aktion", "Datum", "Preis"]).with_overrides(
+        {"Kunde": "user_id", "Artikel": "item_id", "Aktion": "action_type", "Datum": "timestamp", "Preis": "price"})
+    report = ingest_into_store(store_url, [Upload(Source("events", path), mapping)])
+    assert report.accepted, report.error
+    f = report.files[0]
+    assert (f.encoding, f.separator, f.timestamp_format) == ("utf-8-sig", "semicolon", "%d/%m/%Y %H:%M")
+    with session_scope(store_url) as s:
+        got = sorted((e.action, str(e.ts), e.price) for e in s.query(Event))
+    assert got == [("cart", "2024-02-01 09:00:00", 3.0), ("purchase", "2024-01-31 17:50:00", 12.5),
+                   ("view", "2024-01-31 17:45:00", None)]

@@ -115,7 +115,10 @@ class ColumnMapping:
             if target in ("", "ignore", None):
                 continue
             columns[target] = col
-        return ColumnMapping(self.kind, columns, self.purchase_values, self.all_purchases, self.timestamp_format)
+        all_purchases = self.all_purchases
+        if self.kind == "events" and ("action_type" in columns) != ("action_type" in self.columns):
+            all_purchases = "action_type" not in columns  # the guess's "no action column: all purchases" follows
+        return ColumnMapping(self.kind, columns, self.purchase_values, all_purchases, self.timestamp_format)
 
     def validate(self, header: list[str], file: str) -> None:
         """Every required field mapped to a column that exists; names the gap and the header's columns."""
