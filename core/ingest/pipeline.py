@@ -7,11 +7,13 @@ store is left exactly as it was. `ingest_into_store` is that whole sequence for 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.ingest import cleaning, timestamps
@@ -77,7 +79,7 @@ def ingest(session: Session, uploads: list[Upload], options: IngestOptions | Non
             mapping.validate(fmt.header, up.source.name)
             formats.append((up, fmt, mapping))
         _roomy_sqlite_cache(session)
-        dataset = new_dataset(session, kinds, names, {u.source.name: m.to_dict() for u, _, m in formats})
+        dataset = new_dataset(session, kinds, names, {f"{u.source.kind}: {u.source.name}": m.to_dict() for u, _, m in formats})
         writer = ShopWriter(session, dataset, unknown=options.unknown)
         for up, fmt, mapping in formats:
             file_report = FileReport(up.source.name, up.source.kind, fmt.encoding, fmt.separator_name,
@@ -96,7 +98,8 @@ def ingest(session: Session, uploads: list[Upload], options: IngestOptions | Non
         report.seconds = time.perf_counter() - started
         raise UploadRejected(report) from exc
     finally:
-        _roomy_sqlite_cache(session, on=False)
+        with contextlib.suppress(SQLAlchemyError):  # never mask the real error of a failed write
+            _roomy_sqlite_cache(session, on=False)
     report.seconds = time.perf_counter() - started
     dataset.rows_read, dataset.rows_kept = report.rows_read, report.rows_kept
     report.dataset_id = dataset.id
