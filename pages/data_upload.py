@@ -22,6 +22,7 @@ from core.ingest import (
     preview,
 )
 from core.ingest.mapping import ColumnMapping, likely_purchase_values
+from core.ingest.reader import ENCODINGS, SEPARATOR_NAMES, SEPARATORS
 from core.ingest.report import dropped_table
 from db.datasets import list_datasets
 from pages.common import store_session
@@ -110,6 +111,13 @@ st.caption("Upload your shop's CSV exports (UTF-8 or GBK; comma, semicolon or ta
 
 mode = st.radio("What are you uploading?", list(MODES), horizontal=True)
 kinds = MODES[mode]
+with st.expander("File format (only if the automatic guess is wrong)"):
+    cols = st.columns(2)
+    encoding = cols[0].selectbox("Encoding", ["automatic", *ENCODINGS])
+    separator = cols[1].selectbox("Separator", ["automatic", *SEPARATORS],
+                                  format_func=lambda v: SEPARATOR_NAMES.get(v, v))
+encoding = None if encoding == "automatic" else encoding
+separator = None if separator == "automatic" else separator
 uploads: list[Upload] = []
 problems: list[str] = []
 for kind in kinds:
@@ -119,7 +127,7 @@ for kind in kinds:
         continue
     source = Source(kind, file.getvalue(), file.name)
     try:
-        fmt, sample = preview(source)
+        fmt, sample = preview(source, encoding=encoding, separator=separator)
     except IngestError as exc:
         st.error(str(exc))
         problems.append(str(exc))
@@ -143,7 +151,7 @@ strict = cols[1].checkbox("Reject the whole upload if any row would be dropped")
 
 if st.button("Ingest", type="primary", disabled=not uploads or bool(problems)):
     progress = st.empty()
-    options = IngestOptions(unknown=unknown, strict=strict,
+    options = IngestOptions(unknown=unknown, strict=strict, encoding=encoding, separator=separator,
                             progress=lambda name, n: progress.caption(f"{name}: {n:,} rows read…"))
     try:
         with st.spinner("Ingesting…"), store_session() as session:

@@ -34,7 +34,7 @@ def test_upload_page_lists_versions_and_shows_a_stored_report(store_url, tmp_pat
     at = app_test("data_upload").run()
     assert not at.exception
     assert at.dataframe[0].value["files"].tolist() == ["bad.csv"]
-    assert at.selectbox[0].label == "Show the report of version"
+    assert [b.label for b in at.selectbox] == ["Encoding", "Separator", "Show the report of version"]
     assert any(m.label == "Rows dropped" and m.value == "1" for m in at.metric)
     table = at.dataframe[1].value
     assert table["reason"].tolist() == ["bad_timestamp"] and table["example lines"].tolist() == ["3"]
