@@ -1,4 +1,214 @@
-import streamlit as st
+"""Training & registry: launch a training job, watch it live, keep versions and roll back in one click.
 
-st.title("training")
-st.info("Coming soon.")
+Training runs in its own process (it survives page reloads and closed browsers); this page only reads
+its progress from the store and can ask it to stop.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from core.models import MODEL_KINDS
+from core.training import (
+    TrainRequest,
+    cancel_training,
+    curves,
+    launch_training,
+    list_job_views,
+    running_job,
+)
+from db.registry import list_models, set_active
+from pages.common import db_url, store_session
+
+BASES = {
+    "scratch": "From scratch (item tokens initialised from their text)",
+    "checkpoint": "Local Hugging Face checkpoint folder (GPT-2, Qwen, …)",
+    "warm": "Warm start: continue from a registered language model",
+}
+KIND_LABELS = {
+    "lm": "Transformer language model (recommended)",
+    "popularity": "Popularity baseline",
+    "segment_popularity": "Popularity per customer segment",
+    "itemknn": "Item-to-item similarity (ItemKNN)",
+    "ease": "EASE (linear item-item)",
+}
+
+st.title("Training & model registry")
+st.caption(
+    "Train a model on your shop's purchases, watch its progress, and choose which version the "
+    "recommendations and coupons use. Each customer's last purchase is held out to measure the model."
+)
+
+# ---------------------------------------------------------------- launch ------------------------------------
+with store_session() as session:
+    registered = [(m.id, m.name, m.version, m.kind) for m in list_models(session)]
+lm_versions = {f"{name} v{ver} (id {mid})": mid for mid, name, ver, kind in registered if kind == "lm"}
+current = running_job(db_url())
+
+with st.expander("Train a new model", expanded=current is None):
+    kinds = list(MODEL_KINDS)
+    kind = st.selectbox("Model", kinds, index=kinds.index("lm"), format_func=lambda k: KIND_LABELS.get(k, k),
+                        key="kind")
+    params: dict = {}
+    warm_id = None
+    if kind == "lm":
+        base = st.radio("Starting point", list(BASES), format_func=BASES.get, key="base")
+        if base == "checkpoint":
+            params["base_checkpoint"] = st.text_input(
+                "Checkpoint folder", key="ckpt", help="A folder on this machine with config.json and weights; "
+                "nothing is downloaded. Item tokens are added to its vocabulary.")
+        elif base == "warm":
+            if lm_versions:
+                warm_id = lm_versions[st.selectbox("Registered language model", list(lm_versions), key="warm")]
+            else:
+                st.info("No language model is registered yet; train one from scratch first.")
+        c1, c2, c3, c4 = st.columns(4)
+        params["epochs"] = c1.number_input("Max epochs", 1, 1000, 200, key="epochs",
+                                           help="Passes over the data; early stopping usually ends sooner.")
+        params["max_minutes"] = c2.number_input("Time budget (min)", 0.5, 600.0, 20.0, 0.5, key="max_minutes",
+                                                help="Training stops at this wall time and keeps its best epoch.")
+        params["patience"] = c3.number_input("Patience (epochs)", 1, 100, 10, key="patience",
+                                             help="Stop after this many epochs without a better validation NDCG@10.")
+        params["lr"] = c4.number_input("Learning rate", 1e-5, 1e-1, 1e-3, format="%.5f", key="lr",
+                                       help="Adam step size.")
+        c1, c2, c3, c4 = st.columns(4)
+        if base != "checkpoint":
+            params["n_layer"] = c1.number_input("Layers", 1, 12, 2, key="n_layer", help="Transformer blocks.")
+            params["n_embd"] = c2.number_input("Width", 8, 1024, 64, 8, key="n_embd",
+                                               help="Size of each item's vector and of the hidden state.")
+            params["n_head"] = c3.number_input("Heads", 1, 16, 2, key="n_head",
+                                               help="Attention heads; must divide the width.")
+        params["dropout"] = c4.number_input("Dropout", 0.0, 0.9, 0.5, 0.05, key="dropout",
+                                            help="Against over-fitting; high values suit sparse shops.")
+        c1, c2, c3, c4 = st.columns(4)
+        params["weight_decay"] = c1.number_input("Weight decay (L2)", 0.0, 1.0, 0.0, 0.001, format="%.4f",
+                                                 key="weight_decay", help="Penalty on large weights.")
+        params["batch_size"] = c2.number_input("Batch size", 8, 4096, 256, 8, key="batch_size",
+                                               help="Customers per training step.")
+        params["max_len"] = c3.number_input("History length", 2, 512, 50, key="max_len",
+                                            help="How many most recent purchases the model reads.")
+        params["text_init"] = c4.checkbox("Text initialisation", True, key="text_init",
+                                          help="Start each item's vector from its title, description and category.")
+    activate = st.checkbox("Make it the active model when it finishes", True, key="activate",
+                           help="The active model drives the recommendations and coupons; you can roll back below.")
+    launch = st.button("Start training", type="primary", key="launch", disabled=current is not None)
+    if current is not None:
+        st.caption(f"Job {current.id} is {current.status}; one training at a time.")
+    if launch:
+        try:
+            if kind == "lm" and base == "checkpoint" and not params.get("base_checkpoint", "").strip():
+                raise ValueError("Enter the checkpoint folder to fine-tune, or choose another starting point.")
+            req = TrainRequest(model=kind, activate=activate, model_params=params, warm_start_model=warm_id)
+            job_id = launch_training(db_url(), req)
+            st.toast(f"Training job {job_id} started")
+            st.rerun()
+        except (ValueError, KeyError) as exc:
+            st.error(str(exc))
+
+
+# ---------------------------------------------------------------- live view ---------------------------------
+def _curve_figure(points: list[dict]) -> go.Figure:
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss", "Validation NDCG@10"))
+    loss = [p for p in points if p["loss"] is not None]
+    val = [p for p in points if p["val_ndcg10"] is not None]
+    fig.add_trace(go.Scatter(x=[p["epoch"] for p in loss], y=[p["loss"] for p in loss], name="loss"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=[p["epoch"] for p in val], y=[p["val_ndcg10"] for p in val], mode="lines+markers",
+                             name="val NDCG@10"), row=1, col=2)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(height=320, showlegend=False, margin=dict(t=40, b=10))
+    return fig
+
+
+@st.fragment(run_every=2 if current is not None else None)
+def live_job() -> None:
+    job = running_job(db_url())
+    if job is None:
+        if current is not None:  # it just finished: refresh the tables below
+            st.rerun(scope="app")
+        return
+    p = job.progress
+    label = f"Job {job.id}: {job.params.get('model')} — {job.status}"
+    if p:
+        label += f", epoch {p.get('epoch', 0):.1f}/{p.get('epochs', '?')}"
+    st.progress(job.fraction, text=label)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Loss", f"{p['loss']:.4f}" if p.get("loss") is not None else "—")
+    best = max((q["val_ndcg10"] for q in curves(db_url(), job.id) if q["val_ndcg10"] is not None), default=None)
+    c2.metric("Best validation NDCG@10", f"{best:.4f}" if best is not None else "—")
+    c3.metric("Time left (estimate)", f"{p['eta_s'] / 60:.1f} min" if p.get("eta_s") is not None else "—")
+    points = curves(db_url(), job.id)
+    if points:
+        st.plotly_chart(_curve_figure(points), key=f"live_{job.id}")
+    if st.button("Cancel training", key="cancel"):
+        cancel_training(db_url(), job.id)
+        st.toast("Cancellation requested; the active model stays as it is.")
+
+
+if current is not None:
+    st.subheader("Running now")
+    live_job()
+
+# ---------------------------------------------------------------- history -----------------------------------
+st.subheader("Training jobs")
+jobs = list_job_views(db_url())
+if not jobs:
+    st.info("No training job yet.")
+else:
+    table = pd.DataFrame(
+        [
+            {
+                "job": j.id,
+                "model": j.params.get("model"),
+                "status": j.status,
+                "started": j.created_at,
+                "duration (s)": None if j.duration_s is None else round(j.duration_s, 1),
+                "NDCG@10": j.metrics.get("ndcg@10"),
+                "HR@10": j.metrics.get("hr@10"),
+                "val NDCG@10": j.metrics.get("val_ndcg@10"),
+                "model id": j.model_id,
+                "error": (j.error or "").split("\n")[0],
+            }
+            for j in jobs
+        ]
+    )
+    st.dataframe(table, hide_index=True, key="jobs_table")
+    done = [j for j in jobs if j.params.get("model") == "lm" and j.status != "queued"]
+    if done:
+        pick = st.selectbox("Curves of job", [j.id for j in done], key="curves_job")
+        points = curves(db_url(), pick)
+        if points:
+            st.plotly_chart(_curve_figure(points), key="history_curves")
+        failed = next(j for j in done if j.id == pick)
+        if failed.error:
+            st.error(failed.error)
+
+# ---------------------------------------------------------------- registry ----------------------------------
+st.subheader("Model registry")
+with store_session() as session:
+    models = [
+        {
+            "id": m.id, "name": m.name, "version": m.version, "kind": m.kind, "active": m.is_active,
+            "created": m.created_at, "data set": m.dataset_id, "NDCG@10": m.metrics.get("ndcg@10"),
+            "HR@10": m.metrics.get("hr@10"), "size (MB)": round(m.size_bytes / 1e6, 2),
+            "train time (s)": round(m.train_seconds, 1), "params": m.params,
+        }
+        for m in list_models(session)
+    ]
+if not models:
+    st.info("No model is registered yet.")
+else:
+    st.dataframe(pd.DataFrame(models).drop(columns=["params"]), hide_index=True, key="models_table")
+    labels = {f"{m['name']} v{m['version']} (id {m['id']}){' — active' if m['active'] else ''}": m["id"] for m in models}
+    c1, c2 = st.columns([3, 1])
+    choice = c1.selectbox("Model to use", list(labels), key="activate_choice",
+                          help="Activating an older version is a rollback; nothing is deleted.")
+    if c2.button("Make active", key="make_active"):
+        with store_session() as session:
+            set_active(session, labels[choice])
+        st.toast(f"{choice.split(' — ')[0]} is now the active model")
+        st.rerun()
+    with st.expander("Hyper-parameters of the selected model"):
+        st.json(next(m["params"] for m in models if m["id"] == labels[choice]))
