@@ -336,6 +336,8 @@ class TransformerLM(Recommender):
             "val_ndcg10": None if ndcg is None else float(ndcg),
             "elapsed_s": round(elapsed, 2),
             "eta_s": round(eta, 1),
+            # Share of the budget used: epochs or wall time, whichever runs out first.
+            "fraction": round(min(1.0, max(epoch / self.epochs, elapsed / (self.max_minutes * 60.0))), 4),
         }
 
     def _training_rows(self, sequences: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -42,6 +42,8 @@ class JobView:
         """0..1 for st.progress: epochs done over the epoch budget (1 when finished)."""
         if self.finished:
             return 1.0
+        if self.progress.get("fraction") is not None:
+            return float(min(max(self.progress["fraction"], 0.0), 1.0))
         epochs = self.progress.get("epochs") or 0
         return float(min(max(self.progress.get("epoch", 0.0) / epochs, 0.0), 1.0)) if epochs else 0.0
 
