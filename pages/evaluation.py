@@ -106,7 +106,7 @@ if len(activity):
                  barmode="group", hover_data=["n_users"])
     st.plotly_chart(fig, key="chart_activity")
     st.dataframe(activity, hide_index=True, key="activity")
-st.subheader("Cold items (held-out item rarely bought in training)")
+st.subheader("By held-out item: cold vs warm, and repeat purchase vs new to the customer")
 if len(items):
     st.dataframe(items, hide_index=True, key="items")
 

@@ -62,3 +62,32 @@ def test_page_without_runs_explains_what_to_do(store_url):
     at.run()
     assert not at.exception
     assert any("No evaluation yet" in i.value for i in at.info)
+
+
+@pytest.mark.slow
+def test_cli_evaluates_a_registered_model_and_a_baseline(demo_store, capsys):
+    """The CLI shares the page's path (db.evaluations.evaluate_store): same protocol, run stored with model ids."""
+    import json
+
+    from core.__main__ import main
+    from db.engine import session_scope
+    from db.evaluations import get_run
+    from db.registry import find_model
+
+    assert main(["evaluate", "--db", demo_store, "--model", "ease", "--model", "baseline:popularity",
+                 "--protocol", "loo", "--k", "10", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    with session_scope(demo_store) as session:
+        ease_row = find_model(session, "ease")
+        run = get_run(session, payload["run_id"])
+        assert run is not None and run.protocol == "loo"
+        assert [r["model_id"] for r in run.results] == [ease_row.id, None]
+    labels = [m["label"] for m in payload["models"]]
+    assert labels == [f"ease v{ease_row.version}", "popularity"]
+    ease, pop = payload["models"]
+    assert ease["params"]["lam"] == ease_row.params["lam"]  # refitted with its stored settings
+    assert ease["metrics"]["ndcg@10"] > pop["metrics"]["ndcg@10"]
+    assert payload["ranking"].startswith("full sort")
+
+    assert main(["evaluate", "--db", demo_store, "--model", "no-such-model"]) == 2
+    assert "no-such-model" in capsys.readouterr().err

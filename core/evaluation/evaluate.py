@@ -63,7 +63,8 @@ class ModelResult:
     params: dict[str, Any]
     metrics: dict[str, float]
     activity: dict[str, dict[str, float]]  # activity bucket -> {n_users, hr@k, ndcg@k}
-    items: dict[str, dict[str, float]]  # "cold" / "warm" targets -> {n_users, hr@k, ndcg@k}
+    # held-out item groups -> {n_users, hr@k, ndcg@k}: cold / warm, and (overlapping) repeat / new to the customer
+    items: dict[str, dict[str, float]]
     fit_seconds: float
     eval_seconds: float
     fitted_on: str
@@ -166,6 +167,11 @@ def _breakdowns(
     activity = {b: _group_metrics(result.ranks[acts == b], ks) for b in order if (acts == b).any()}
     groups = item_groups(eval_set, train_counts, cold_threshold)
     items = {g: _group_metrics(result.ranks[groups == g], ks) for g in sorted(set(groups))}
+    # A second, overlapping view: re-buying an item already in the history is far easier to predict.
+    repeat = np.asarray([t in h for t, h in zip(eval_set.targets, eval_set.histories)], dtype=bool)
+    for name, mask in (("repeat purchase", repeat), ("new to the customer", ~repeat)):
+        if mask.any():
+            items[name] = _group_metrics(result.ranks[mask], ks)
     return activity, items
 
 
