@@ -55,10 +55,15 @@ def init_db(engine: Engine) -> None:
             )
 
 
-@lru_cache(maxsize=8)
 def open_store(url: str | None = None) -> sessionmaker[Session]:
     """Session factory for the store at `url` (default: core.config.database_url()), initialised once."""
-    engine = make_engine(url or database_url())
+    # Resolve the default before caching: a cache keyed on None would keep serving the first store opened.
+    return _open_store(url or database_url())
+
+
+@lru_cache(maxsize=8)
+def _open_store(url: str) -> sessionmaker[Session]:
+    engine = make_engine(url)
     init_db(engine)
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -32,16 +32,17 @@ def _metrics(at) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_known_customer_history_reasons_and_diversity(page):
+def test_known_customer_history_reasons_and_diversity(page, demo_store):
     from core.recommend import RecommendationService
     from db.engine import session_scope
 
     at = page
-    with session_scope() as session:
+    with session_scope(demo_store) as session:
         service = RecommendationService.from_store(session)
     users = service.users_frame
     customer = users[users["purchases"] >= 6].iloc[0]
     at.text_input(key="rec_user_query").set_value(customer["user_id"]).run()
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
     at.selectbox(key="rec_user").set_value(customer["user_id"]).run()
     assert not at.exception, [e.value for e in at.exception]
     assert _metrics(at)["Customer"] == customer["user_id"]
