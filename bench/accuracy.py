@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n{args.dataset} — {result.protocol}, full-sort over all {result.n_items} items, "
           f"{result.n_test_users} test users (no sampled negatives)")
-    head = f"{'model':<22}{'HR@5':>8}{'NDCG@5':>8}{'HR@10':>8}{'NDCG@10':>9}{'HR@20':>8}{'NDCG@20':>9}{'fit s':>8}{'eval s':>8}"
+    head = (f"{'model':<22}{'HR@5':>8}{'NDCG@5':>8}{'HR@10':>8}{'NDCG@10':>9}{'HR@20':>8}{'NDCG@20':>9}"
+            f"{'cov@10':>8}{'fit s':>8}{'eval s':>8}")
     print(head)
     print("-" * len(head))
     for r in result.results:
@@ -100,9 +101,18 @@ def main(argv: list[str] | None = None) -> int:
             tuned = "  tuned " + ", ".join(f"{k}={v}" for k, v in best["params"].items())
         note = f"  (sanity ≈{sanity[r.kind]:.4f})" if r.kind in sanity else ""
         print(f"{r.label:<22}{m['hr@5']:>8.4f}{m['ndcg@5']:>8.4f}{m['hr@10']:>8.4f}{m['ndcg@10']:>9.4f}"
-              f"{m['hr@20']:>8.4f}{m['ndcg@20']:>9.4f}{r.fit_seconds:>8.1f}{r.eval_seconds:>8.1f}{tuned}{note}")
+              f"{m['hr@20']:>8.4f}{m['ndcg@20']:>9.4f}{m['coverage@10']:>8.3f}{r.fit_seconds:>8.1f}"
+              f"{r.eval_seconds:>8.1f}{tuned}{note}")
     for name, (hr, ndcg) in anchors.items():
         print(f"{name + ' (published)':<22}{'':>8}{'':>8}{hr:>8.4f}{ndcg:>9.4f}")
+
+    groups = result.breakdown("items")
+    if len(groups):
+        print("\nNDCG@10 by held-out item (users in group)")
+        wide = groups.pivot(index="model", columns="group", values="ndcg@10").reindex([r.label for r in result.results])
+        sizes = groups.groupby("group")["n_users"].first()
+        wide.columns = [f"{c} ({sizes[c]})" for c in wide.columns]
+        print(wide.round(4).to_string())
     return 0
 
 

@@ -27,7 +27,7 @@ from core.schema import ACTIVITY_BUCKETS, activity_bucket
 TUNE_METRIC = "ndcg@10"
 # Small default grids, tuned on validation.
 DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
-    "ease": {"lam": [50.0, 100.0, 200.0, 500.0]},
+    "ease": {"lam": [20.0, 50.0, 100.0, 500.0]},
 }
 BASELINE_KINDS: tuple[str, ...] = ("popularity", "segment_popularity", "itemknn", "ease")
 # Items with fewer training purchases than this are "cold" in the breakdown.
