@@ -42,6 +42,11 @@ chosen = st.multiselect(
     help="Registered models are refitted on the protocol's training part with their saved settings, so the "
          "held-out purchases never leak into them. Baselines are fitted on the fly; EASE's λ is tuned on validation.",
 )
+slow = [m for m in registered if m.kind == "lm" and str(m.id) in {options[c] for c in chosen}]
+for m in slow:
+    budget = (m.params or {}).get("max_minutes")
+    st.warning(f"{m.name} v{m.version} is a language model: it is retrained on the training part so the held-out "
+               f"purchases cannot leak into it, which takes up to {budget or '?'} minutes.")
 protocol = st.radio("Protocol", list(PROTOCOLS), format_func=PROTOCOLS.get, key="protocol")
 split_kwargs = {}
 if protocol == "temporal":

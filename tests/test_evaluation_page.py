@@ -75,7 +75,7 @@ def test_cli_evaluates_a_registered_model_and_a_baseline(demo_store, capsys):
     from db.registry import find_model
 
     assert main(["evaluate", "--db", demo_store, "--model", "ease", "--model", "baseline:popularity",
-                 "--protocol", "loo", "--k", "10", "--json"]) == 0
+                 "--protocol", "loo", "--k", "10", "--diversity", "category", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     with session_scope(demo_store) as session:
         ease_row = find_model(session, "ease")
@@ -88,6 +88,7 @@ def test_cli_evaluates_a_registered_model_and_a_baseline(demo_store, capsys):
     assert ease["params"]["lam"] == ease_row.params["lam"]  # refitted with its stored settings
     assert ease["metrics"]["ndcg@10"] > pop["metrics"]["ndcg@10"]
     assert payload["ranking"].startswith("full sort")
+    assert 0 < ease["metrics"]["diversity@10"] <= 1  # share of list pairs from different categories
 
     assert main(["evaluate", "--db", demo_store, "--model", "no-such-model"]) == 2
     assert "no-such-model" in capsys.readouterr().err

@@ -22,6 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", choices=["loo", "temporal"], default="loo",
                         help="loo: last purchase per user; temporal: first purchase after a global cutoff")
     parser.add_argument("--k", type=int, default=10, help="K shown in the table (5, 10 and 20 are always computed)")
+    parser.add_argument("--diversity", choices=["auto", "text", "category", "none"], default="auto",
+                        help="intra-list diversity on item text embeddings, categories, or skip (auto: text if any)")
     parser.add_argument("--no-store", action="store_true", help="do not record the run in the store")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -38,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
         with session_scope(args.db) as session:
             result, run = evaluate_store(
                 session, args.model or list(BASELINE_KINDS), protocol=args.protocol,
-                ks=tuple(sorted({5, 10, 20, args.k})), store=not args.no_store,
+                ks=tuple(sorted({5, 10, 20, args.k})), store=not args.no_store, diversity=args.diversity,
                 progress=None if args.json else (lambda m: print(m, file=sys.stderr)),
             )
             run_id = None if run is None else run.id
