@@ -265,3 +265,14 @@ def test_every_baseline_serves_the_preview(planted, kind):
     assert all(set(r.evidence) <= history for r in preview.items)
     if kind in ("itemknn", "ease"):  # history-aware models put the planted co-purchase first
         assert preview.items[0].item_id == "run2"
+
+
+def test_interest_reason_only_for_items_close_to_the_interests(planted):
+    from core.recommend import PreviewOptions
+
+    preview = planted.preview(planted.find_user("newbie"), PreviewOptions(k=6, freshness=2.0),
+                              interests="shoes for trail running")
+    by_id = {r.item_id: r for r in preview.items}
+    assert "interests" in by_id["new-trail"].reason
+    bowl = by_id["new-bowl"]  # boosted because it is new, not because it matches running shoes
+    assert bowl.is_new and "interests" not in bowl.reason and bowl.reason.startswith("new arrival")

@@ -91,6 +91,7 @@ class TransformerLM(Recommender):
         text_init: bool = True,
         max_minutes: float = 20.0,
         seed: int = 0,
+        scale_inputs: bool = False,
         base_checkpoint: str | None = None,
         warm_start: str | None = None,
         valid_users: int = 10000,
@@ -110,6 +111,7 @@ class TransformerLM(Recommender):
         self.text_init = text_init
         self.max_minutes = max_minutes
         self.seed = seed
+        self.scale_inputs = scale_inputs
         self.base_checkpoint = base_checkpoint
         self.warm_start = warm_start
         self.valid_users = valid_users
@@ -173,6 +175,10 @@ class TransformerLM(Recommender):
         )
         cfg._attn_implementation = "sdpa"
         return GPT2Model(cfg), 0
+
+    def _input_scale(self) -> float:
+        """SASRec-style sqrt(width) scaling of item embeddings at the input (from-scratch models only)."""
+        return math.sqrt(self.n_embd) if self.scale_inputs and not self.base_checkpoint else 1.0
 
     def _text_vectors(self, data: InteractionData) -> np.ndarray | None:
         if not self.text_init or not data.has_text():
@@ -263,7 +269,7 @@ class TransformerLM(Recommender):
         self.item_keys_ = np.asarray(data.item_keys).astype(str)
         backbone, offset = self._new_backbone(data.n_items)
         self.offset_ = offset
-        self.net_ = _ItemLM(backbone, offset, data.n_items).to(self.device)
+        self.net_ = _ItemLM(backbone, offset, data.n_items, self._input_scale()).to(self.device)
         text = self._text_vectors(data)
         if text is not None:
             self._init_from_text(text, self.net_.embedding.weight, offset)
@@ -436,7 +442,9 @@ class TransformerLM(Recommender):
     def score(self, histories: Sequence[np.ndarray], users: np.ndarray | None = None, chunk: int = 1024) -> np.ndarray:
         """Item logits after each history (last position only)."""
         torch = _torch()
-        torch.set_num_threads(n_threads())
+        # A few histories (one shopper's preview): thread hand-offs cost more than they save (1.3 vs 17 ms p50
+        # for one user on 2 busy cores, bench/latency.py); big batches use every core.
+        torch.set_num_threads(n_threads() if len(histories) > 64 else 1)
         out = np.empty((len(histories), self.n_items_), dtype=np.float32)
         for start in range(0, len(histories), chunk):
             out[start : start + chunk] = self._score_tensor(histories[start : start + chunk]).numpy()
@@ -518,7 +526,7 @@ class TransformerLM(Recommender):
         config._attn_implementation = "sdpa"
         backbone = AutoModel.from_config(config)
         model.offset_ = int(meta["offset"])
-        model.net_ = _ItemLM(backbone, model.offset_, len(model.item_keys_))
+        model.net_ = _ItemLM(backbone, model.offset_, len(model.item_keys_), model._input_scale())
         model.net_.load_state_dict(torch.load(path / "weights.pt", map_location=model.device, weights_only=True))
         model.net_.to(model.device).eval()
         model.best_epoch_ = meta.get("best_epoch", 0)
@@ -584,9 +592,10 @@ def _make_item_lm():
     class ItemLM(torch.nn.Module):
         """Backbone + output layer tied to the item token embeddings (+ a per-item bias)."""
 
-        def __init__(self, backbone, offset: int, n_items: int):
+        def __init__(self, backbone, offset: int, n_items: int, input_scale: float = 1.0):
             super().__init__()
             self.backbone = backbone
+            self.input_scale = input_scale
             self.offset = offset
             self.n_items = n_items
             self.item_bias = torch.nn.Parameter(torch.zeros(n_items))
@@ -599,7 +608,11 @@ def _make_item_lm():
             return self.embedding.weight[self.offset : self.offset + self.n_items]
 
         def hidden(self, ids, mask, pos):
-            out = self.backbone(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False)
+            if self.input_scale != 1.0:
+                emb = self.embedding(ids) * self.input_scale
+                out = self.backbone(inputs_embeds=emb, attention_mask=mask, position_ids=pos, use_cache=False)
+            else:
+                out = self.backbone(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False)
             return out.last_hidden_state
 
         def logits(self, hidden):
@@ -611,8 +624,8 @@ def _make_item_lm():
 _ITEM_LM = None
 
 
-def _ItemLM(backbone, offset: int, n_items: int):  # noqa: N802 - a lazily defined torch.nn.Module class
+def _ItemLM(backbone, offset: int, n_items: int, input_scale: float = 1.0):  # noqa: N802 - lazily defined nn.Module
     global _ITEM_LM
     if _ITEM_LM is None:
         _ITEM_LM = _make_item_lm()
-    return _ITEM_LM(backbone, offset, n_items)
+    return _ITEM_LM(backbone, offset, n_items, input_scale)

@@ -136,7 +136,7 @@ def batch_recommend(
         "user_id": np.asarray(data.user_keys).astype(str)[users[rows_user]],
         "rank": rows_rank + 1,
         "item_id": np.asarray(data.item_keys).astype(str)[items],
-        "title": np.asarray(service.reasons.titles, dtype=object)[items] if len(items) else [],
+        "title": service.titles[items],
         "category": service.categories[items],
         "price": np.where(np.isfinite(price), price, np.nan),
         "score": val[rows_user, rows_rank].astype(np.float64),

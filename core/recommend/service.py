@@ -73,6 +73,14 @@ class Preview:
 
 
 @dataclass
+class UserScores:
+    scores: np.ndarray  # over store items
+    cold: bool  # True: no purchases, scored from the profile (and typed interests)
+    based_on: str  # what the scores come from, in words
+    interest_similarity: np.ndarray | None = None
+
+
+@dataclass
 class SearchResult:
     parsed: ParsedQuery
     items: list[Recommendation]
@@ -268,17 +276,18 @@ class RecommendationService:
             return np.zeros(0, dtype=np.int64)
         return unknown
 
-    def user_scores(self, user_index: int | None, interests: str | None = None) -> tuple[np.ndarray, bool, str]:
-        """One user's scores over store items, whether they are cold-start scores, and what they are based on."""
+    def user_scores(self, user_index: int | None, interests: str | None = None) -> UserScores:
+        """One user's scores over store items: the model's on their history, or cold-start scores without one."""
         hist = self.history(user_index) if user_index is not None else np.zeros(0, dtype=np.int64)
         if len(hist):
             scores = self.model_scores([hist], np.asarray([user_index]))[0].copy()
-            return scores, False, f"model {self.model_label} on {len(hist)} purchase{'s' if len(hist) != 1 else ''}"
+            n = len(hist)
+            return UserScores(scores, False, f"model {self.model_label} on {n} purchase{'s' if n != 1 else ''}")
         cold = cold_scores(self.data, self.segpop, user_index, self.vectors if interests else None, interests)
         parts = [f"popular with {cold.segment}" if cold.segment else "popular in the whole shop (no usable profile)"]
         if interests and interests.strip():
             parts.insert(0, f"typed interests “{interests.strip()}”")
-        return cold.scores.copy(), True, "no purchases yet: " + " + ".join(parts)
+        return UserScores(cold.scores.copy(), True, "no purchases yet: " + " + ".join(parts), cold.interest_similarity)
 
     def allowed(self, flt: ItemFilter, history: np.ndarray | None = None) -> np.ndarray:
         mask = flt.mask(self.data.items, self.data.n_items)
@@ -293,7 +302,8 @@ class RecommendationService:
         """Top-K for one user (None = an anonymous visitor) with reasons, before/after diversity and novelty."""
         options = options or PreviewOptions()
         hist = self.history(user_index) if user_index is not None else np.zeros(0, dtype=np.int64)
-        scores, cold, based_on = self.user_scores(user_index, interests)
+        scored = self.user_scores(user_index, interests)
+        scores, cold, based_on = scored.scores, scored.cold, scored.based_on
         allowed = self.allowed(options.filter, hist if options.exclude_seen else None)
         scores[~allowed] = -np.inf
         fresh = self.fresh(options.fresh_days)
@@ -301,8 +311,9 @@ class RecommendationService:
                         self.user_categories(hist))
         segment = profile_segment(self.data, user_index) if user_index is not None else None
         reasons = explain(self.reasons, user_index, hist, ranked.items, fresh, ranked.explore, segment)
-        if cold and interests and interests.strip():
-            reasons = self._interest_reasons(ranked.items, reasons, interests.strip(), fresh)
+        if scored.interest_similarity is not None:
+            reasons = self._interest_reasons(ranked.items, reasons, interests.strip(), fresh,
+                                             scored.interest_similarity)
         items = self._recommendations(ranked.items, scores, reasons, fresh, ranked.explore)
         notes = []
         if len(items) < options.k:
@@ -319,16 +330,28 @@ class RecommendationService:
             notes=notes,
         )
 
-    def _interest_reasons(self, items, reasons: list[Reason], interests: str, fresh) -> list[Reason]:
+    def _interest_reasons(self, items, reasons: list[Reason], interests: str, fresh, similarity) -> list[Reason]:
+        """Say "matches your interests" only for items whose text is close to them (not for a boosted newcomer)."""
         label = interests if len(interests) <= 40 else interests[:39] + "…"
+        close = similarity >= STRONG_SHARE * float(similarity.max())
         out = []
         for item, reason in zip(items, reasons):
-            if reason.kind == "segment":
+            if not close[item]:
+                out.append(reason)
+            elif reason.kind == "segment":
                 out.append(Reason("segment", f"{reason.text}; fits “{label}”"))
             else:
                 prefix = "new arrival matching" if fresh[item] > 0 else "matches"
                 out.append(Reason("interest", f"{prefix} your interests “{label}”"))
         return out
+
+    @cached_property
+    def titles(self) -> np.ndarray:
+        """Full item titles for lists and exports (reasons use shortened ones); the item id when untitled."""
+        raw = self.data.items["title"].tolist() if "title" in self.data.items else [None] * self.data.n_items
+        keys = np.asarray(self.data.item_keys).astype(str)
+        return np.asarray([t if isinstance(t, str) and t.strip() else f"item {k}" for t, k in zip(raw, keys)],
+                          dtype=object)
 
     @cached_property
     def prices(self) -> np.ndarray:
@@ -345,7 +368,7 @@ class RecommendationService:
                 rank=rank,
                 item_index=item,
                 item_id=str(self.data.item_keys[item]),
-                title=self.reasons.titles[item],
+                title=self.titles[item],
                 category=self.categories[item],
                 price=float(price) if np.isfinite(price) else None,
                 score=float(scores[item]),
@@ -376,7 +399,7 @@ class RecommendationService:
         user_scores = None
         hist = np.zeros(0, dtype=np.int64)
         if user_index is not None:
-            user_scores, _, _ = self.user_scores(user_index)
+            user_scores = self.user_scores(user_index).scores
             hist = self.history(user_index)
         items, _ = rank_matches(similarity, user_scores, allowed, k, personal_weight=personal_weight)
         label = parsed.text if len(parsed.text) <= 40 else parsed.text[:39] + "…"
