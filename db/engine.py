@@ -69,10 +69,9 @@ def _open_store(url: str) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
+def session_scope(url: str | None = None, factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
     """One transaction: commit on success, roll back everything on any error."""
-    factory = open_store(url)
-    session = factory()
+    session = (factory or open_store(url))()
     try:
         yield session
         session.commit()

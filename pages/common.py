@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import streamlit as st
 
 from core.config import database_url
-from db.engine import Session, open_store
+from db.engine import Session, open_store, session_scope
 
 
 @st.cache_resource(show_spinner=False)
@@ -16,18 +15,9 @@ def _store(url: str):
     return open_store(url)
 
 
-@contextmanager
-def store_session() -> Iterator[Session]:
+def store_session() -> AbstractContextManager[Session]:
     """One transaction against the app's store: committed on success, rolled back on error."""
-    session = _store(database_url())()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return session_scope(factory=_store(database_url()))
 
 
 def db_url() -> str:
