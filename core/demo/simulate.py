@@ -276,7 +276,9 @@ def generate_shop(seed: int = 7, n_users: int = 3000, n_items: int = 1500) -> De
             if kind == "repeat":
                 viewed = np.array([ref])
             elif kind == "follow":
-                pool = np.concatenate([cat.available(cat.by_noun[n], t) for n in cat.follow_ups[cat.noun[ref]]])
+                # A small catalogue may not carry every follow-up noun: only offer the ones it has.
+                pools = [cat.available(cat.by_noun[n], t) for n in cat.follow_ups[cat.noun[ref]] if n in cat.by_noun]
+                pool = np.concatenate(pools) if pools else np.zeros(0, dtype=np.int64)
                 if len(pool) == 0:
                     continue
                 w = cat.weights(pool, ps, t) * np.where(cat.brand[pool] == cat.brand[ref], 3.0, 1.0)
