@@ -42,6 +42,14 @@ def test_too_small_shop_is_refused_with_the_reason():
         generate_shop(n_items=20)
 
 
+@pytest.mark.parametrize("seed", [1, 5, 9])
+def test_small_catalogues_without_every_follow_up_item_still_generate(seed):
+    # 60 items cannot hold every noun a purchase may lead to; the generator must offer only those it has.
+    shop = generate_shop(seed=seed, n_users=120, n_items=60)
+    assert len(shop.items) == 60
+    assert set(shop.events["item_id"]) <= set(shop.items["item_id"])
+
+
 def test_catalogue_has_a_dozen_categories_text_prices_and_new_arrivals(shop):
     items = shop.items
     assert len(items) == 1500 and items["item_id"].is_unique
