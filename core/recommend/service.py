@@ -318,6 +318,8 @@ class RecommendationService:
         notes = []
         if len(items) < options.k:
             notes.append(f"only {len(items)} items pass the filters")
+        if interests and interests.strip() and not cold:
+            notes.append("typed interests are used for customers without purchases; this one is served by the model")
         counts = self.reasons.counts
         return Preview(
             user_index=user_index,
