@@ -45,7 +45,7 @@ def planted_data(n_users: int = 300, seed: int = 0, with_text: bool = False) -> 
     )
 
 
-SMALL = dict(n_layer=1, n_embd=32, n_head=2, dropout=0.1, lr=1e-2, batch_size=32, epochs=12, patience=12, seed=1)
+SMALL = dict(n_layer=1, n_embd=32, n_head=2, dropout=0.1, lr=5e-3, batch_size=16, epochs=20, patience=20, seed=1)
 
 
 @pytest.fixture(scope="module")

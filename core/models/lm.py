@@ -91,7 +91,7 @@ class TransformerLM(Recommender):
         text_init: bool = True,
         max_minutes: float = 20.0,
         seed: int = 0,
-        scale_inputs: bool = False,
+        scale_inputs: bool = True,
         base_checkpoint: str | None = None,
         warm_start: str | None = None,
         valid_users: int = 10000,
