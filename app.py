@@ -2,41 +2,52 @@
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from pages.common import store_session
 
-st.set_page_config(page_title="RecoLM", page_icon="🛍️", layout="wide")
+st.set_page_config(page_title="RecoLM", page_icon=":material/storefront:", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def _demo_lock() -> threading.Lock:
+    return threading.Lock()
 
 
 def _ensure_demo() -> None:
-    """First start on an empty store: load the demo shop so the dashboard is never blank."""
+    """First start on an empty store: load the demo shop so the dashboard is never blank.
+
+    One build per process: browser tabs opened meanwhile wait for it instead of building a second shop.
+    """
     from core.demo import load_demo_if_empty
 
     if st.session_state.get("_demo_checked"):
         return
-    with store_session() as session:
-        with st.spinner("First start: building the demo shop (about half a minute)…"):
+    with st.spinner("First start: building the demo shop (about half a minute)…"), _demo_lock():
+        with store_session() as session:
             load_demo_if_empty(session)
     st.session_state["_demo_checked"] = True
 
 
-_ensure_demo()
-
 pages = {
     "Shop data": [
-        st.Page("pages/home.py", title="Overview", icon="🏠", default=True),
-        st.Page("pages/data_upload.py", title="Upload data", icon="📤"),
-        st.Page("pages/data_profile.py", title="Data profile", icon="📊"),
+        st.Page("pages/home.py", title="Overview", icon=":material/home:", default=True),
+        st.Page("pages/data_upload.py", title="Upload data", icon=":material/upload_file:"),
+        st.Page("pages/data_profile.py", title="Data profile", icon=":material/bar_chart:"),
     ],
     "Models": [
-        st.Page("pages/training.py", title="Training & registry", icon="🧠"),
-        st.Page("pages/evaluation.py", title="Evaluation", icon="📏"),
-        st.Page("pages/recommendations.py", title="Recommendations", icon="🎯"),
+        st.Page("pages/training.py", title="Training & registry", icon=":material/model_training:"),
+        st.Page("pages/evaluation.py", title="Evaluation", icon=":material/rule:"),
+        st.Page("pages/recommendations.py", title="Recommendations", icon=":material/recommend:"),
     ],
     "Campaigns": [
-        st.Page("pages/experiments.py", title="A/B tests", icon="🧪"),
-        st.Page("pages/campaigns.py", title="Coupons", icon="🎟️"),
+        st.Page("pages/experiments.py", title="A/B tests", icon=":material/science:"),
+        st.Page("pages/campaigns.py", title="Coupons", icon=":material/sell:"),
     ],
 }
-st.navigation(pages).run()
+# Navigation first, so the sidebar is ours (not the raw pages/ folder) even while the demo builds.
+page = st.navigation(pages)
+_ensure_demo()
+page.run()

@@ -111,6 +111,11 @@ def build_demo(
         from core.demo.baselines import fit_and_register
 
         summary.models, summary.active_model = fit_and_register(session, ds.id)
+        # Encode the catalogue text now (disk-cached), so the first recommendation preview opens at once.
+        from core.data import from_store
+        from core.text_encoder import encode_cached
+
+        encode_cached(from_store(session).item_texts())
     summary.seconds = round(time.perf_counter() - t0, 2)
     return summary
 
