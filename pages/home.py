@@ -27,7 +27,7 @@ if status.empty:
             load_demo_if_empty(session)
         st.rerun()
     with right:
-        st.page_link("pages/data_upload.py", label="Upload your data", icon="📤")
+        st.page_link("pages/data_upload.py", label="Upload your data", icon=":material/upload_file:")
     st.stop()
 
 if status.demo:
@@ -58,18 +58,18 @@ with st.expander(f"Data set versions ({len(status.datasets)})", expanded=False):
 st.subheader("Where to go")
 left, right = st.columns(2)
 with left:
-    st.page_link("pages/data_upload.py", label="Upload data", icon="📤")
+    st.page_link("pages/data_upload.py", label="Upload data", icon=":material/upload_file:")
     st.caption("Your shop's events, items and customers, with a column-mapping step and a validation report.")
-    st.page_link("pages/data_profile.py", label="Data profile", icon="📊")
+    st.page_link("pages/data_profile.py", label="Data profile", icon=":material/bar_chart:")
     st.caption("Activity over time, the funnel, best sellers, customers, basket sizes.")
-    st.page_link("pages/training.py", label="Training & registry", icon="🧠")
+    st.page_link("pages/training.py", label="Training & registry", icon=":material/model_training:")
     st.caption("Train the language model and baselines; pick the active model.")
-    st.page_link("pages/evaluation.py", label="Evaluation", icon="📏")
+    st.page_link("pages/evaluation.py", label="Evaluation", icon=":material/rule:")
     st.caption("Compare models offline: hit rate, NDCG, coverage, cold items.")
 with right:
-    st.page_link("pages/recommendations.py", label="Recommendations", icon="🎯")
+    st.page_link("pages/recommendations.py", label="Recommendations", icon=":material/recommend:")
     st.caption("Preview and export top-K recommendations per customer.")
-    st.page_link("pages/experiments.py", label="A/B tests", icon="🧪")
+    st.page_link("pages/experiments.py", label="A/B tests", icon=":material/science:")
     st.caption("Analyse an experiment: lift, confidence intervals, CUPED, sample-ratio checks.")
-    st.page_link("pages/campaigns.py", label="Coupons", icon="🎟️")
+    st.page_link("pages/campaigns.py", label="Coupons", icon=":material/sell:")
     st.caption("Target a coupon campaign at the customers it moves, within a budget.")

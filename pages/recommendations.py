@@ -71,7 +71,7 @@ with store_session() as session:
     version = data_version(session)
 if not models:
     st.info("No trained model yet. Train one (a baseline takes seconds) and activate it, then come back.")
-    _link("pages/training.py", "Go to Training & registry", "🧠")
+    _link("pages/training.py", "Go to Training & registry", ":material/model_training:")
     st.stop()
 
 labels = {f"{m.name} v{m.version} ({m.kind})" + (" · active" if m.is_active else ""): m.id for m in models}
@@ -130,7 +130,7 @@ else:
         fig.update_layout(height=260, margin=dict(l=0, r=0, t=10, b=0), legend_title_text="")
         st.plotly_chart(fig, key="rec_timeline")
         st.dataframe(history[["ts", "action", "title", "category", "price", "flag"]], hide_index=True, height=220)
-_link("pages/campaigns.py", "Coupons for this customer", "🎟️", user=user_id)
+_link("pages/campaigns.py", "Coupons for this customer", ":material/sell:", user=user_id)
 
 # ---- controls -----------------------------------------------------------------------------------------------
 st.header("2 · Top-K and why")
