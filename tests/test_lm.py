@@ -9,7 +9,7 @@ import pytest
 
 from core.data import InteractionData
 from core.models import load_model, make_model
-from core.models.lm import TransformerLM, split_last_item
+from core.models.lm import TransformerLM, split_last_item, with_valid_targets
 
 N_ITEMS = 30
 
@@ -91,6 +91,16 @@ def test_internal_validation_split_holds_out_last_item():
     for seq, tr in zip(data.sequences, train.sequences):
         assert np.array_equal(tr, seq[:-1])
     assert np.array_equal(valid.targets, [s[-1] for s in data.sequences])
+    # The refit epochs learn from the training sequences with the validation purchases put back.
+    restored = with_valid_targets(train.sequences, valid)
+    assert all(np.array_equal(a, b) for a, b in zip(restored, data.sequences))
+
+
+def test_refit_epochs_learn_the_validation_purchases():
+    data = planted_data(n_users=100)
+    steps = []
+    model = make_model("lm", **{**SMALL, "epochs": 2, "refit_epochs": 1}).fit(data, callback=steps.append)
+    assert len(model.history_) == 2 and steps[-1]["epoch"] == model.best_epoch_ + 1
 
 
 def test_callback_stop_and_time_budget():

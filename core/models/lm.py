@@ -36,6 +36,7 @@ class ValidSet:
 
     histories: list[np.ndarray]
     targets: np.ndarray
+    users: np.ndarray | None = None  # row -> user index of the training data, when known
 
 
 class TrainingStopped(Exception):
@@ -53,21 +54,34 @@ def _as_valid(valid: Any) -> ValidSet | None:
     if valid is None:
         return None
     hist = [np.asarray(h, dtype=np.int64) for h in valid.histories]
-    return ValidSet(hist, np.asarray(valid.targets, dtype=np.int64))
+    users = getattr(valid, "users", None)
+    return ValidSet(hist, np.asarray(valid.targets, dtype=np.int64), None if users is None else np.asarray(users))
 
 
 def split_last_item(data: InteractionData) -> tuple[InteractionData, ValidSet]:
     """Hold out each user's last purchase (users with at least 3) as the early-stopping validation set."""
-    train_seqs, hist, targets = [], [], []
-    for seq in data.sequences:
+    train_seqs, hist, targets, users = [], [], [], []
+    for u, seq in enumerate(data.sequences):
         seq = np.asarray(seq, dtype=np.int64)
         if len(seq) >= 3:
             train_seqs.append(seq[:-1])
             hist.append(seq[:-1])
             targets.append(int(seq[-1]))
+            users.append(u)
         else:
             train_seqs.append(seq)
-    return data.with_sequences(train_seqs), ValidSet(hist, np.asarray(targets, dtype=np.int64))
+    return data.with_sequences(train_seqs), ValidSet(hist, np.asarray(targets, dtype=np.int64), np.asarray(users))
+
+
+def with_valid_targets(sequences: Sequence[np.ndarray], valid: ValidSet) -> list[np.ndarray]:
+    """Training sequences with each validation purchase appended (what the refit epochs learn from)."""
+    seqs = [np.asarray(s, dtype=np.int64) for s in sequences]
+    extended = [np.append(h, t).astype(np.int64) for h, t in zip(valid.histories, valid.targets)]
+    if valid.users is None:
+        return seqs + extended
+    for u, ext in zip(valid.users, extended):
+        seqs[int(u)] = ext
+    return seqs
 
 
 class TransformerLM(Recommender):
@@ -92,6 +106,7 @@ class TransformerLM(Recommender):
         max_minutes: float = 20.0,
         seed: int = 0,
         scale_inputs: bool = True,
+        refit_epochs: int = 0,
         base_checkpoint: str | None = None,
         warm_start: str | None = None,
         valid_users: int = 10000,
@@ -112,6 +127,7 @@ class TransformerLM(Recommender):
         self.max_minutes = max_minutes
         self.seed = seed
         self.scale_inputs = scale_inputs
+        self.refit_epochs = refit_epochs
         self.base_checkpoint = base_checkpoint
         self.warm_start = warm_start
         self.valid_users = valid_users
@@ -262,9 +278,10 @@ class TransformerLM(Recommender):
         train = data
         if valid_set is None:
             train, valid_set = split_last_item(data)
+        full_valid = valid_set
         if len(valid_set.targets) > self.valid_users:
             pick = np.sort(rng.choice(len(valid_set.targets), self.valid_users, replace=False))
-            valid_set = ValidSet([valid_set.histories[j] for j in pick], valid_set.targets[pick])
+            valid_set = ValidSet([valid_set.histories[j] for j in pick], valid_set.targets[pick], None)
 
         self.item_keys_ = np.asarray(data.item_keys).astype(str)
         backbone, offset = self._new_backbone(data.n_items)
@@ -286,7 +303,7 @@ class TransformerLM(Recommender):
         t0, cpu0 = time.perf_counter(), time.process_time()
         best_ndcg, best_state, best_epoch, bad_epochs, step = -1.0, None, 0, 0, 0
         self.history_: list[dict[str, Any]] = []
-        stop = False
+        stop = cancelled = False
         for epoch in range(1, self.epochs + 1):
             self.net_.train()
             batches = _length_buckets(lengths, self.batch_size, rng)
@@ -299,7 +316,7 @@ class TransformerLM(Recommender):
                 if callback is not None and (b % 10 == 0 or b == n_batches - 1):
                     done = (epoch - 1) + (b + 1) / n_batches
                     if callback(self._progress(step, done, loss, None, elapsed, n_batches)):
-                        stop = True
+                        stop = cancelled = True
                         break
                 if elapsed > budget:
                     stop = True
@@ -319,11 +336,24 @@ class TransformerLM(Recommender):
             else:
                 bad_epochs += 1
             if callback is not None and callback(self._progress(step, float(epoch), mean_loss, ndcg, elapsed, n_batches)):
-                stop = True
+                stop = cancelled = True
             if stop or bad_epochs >= self.patience or elapsed > budget:
                 break
         if best_state is not None:
             self.net_.load_state_dict(best_state)
+        if self.refit_epochs and len(full_valid.targets) and not cancelled:
+            # The validation purchases are the freshest data: learn them too before scoring the future.
+            ext_in, ext_tgt = self._training_rows(with_valid_targets(train.sequences, full_valid))
+            ext_len = np.fromiter((len(x) for x in ext_in), dtype=np.int64, count=len(ext_in))
+            for extra in range(self.refit_epochs):
+                self.net_.train()
+                for b, rows in enumerate(_length_buckets(ext_len, self.batch_size, rng)):
+                    loss = self._train_step(opt, [ext_in[r] for r in rows], [ext_tgt[r] for r in rows])
+                    step += 1
+                    if callback is not None and b % 10 == 0:
+                        elapsed = time.perf_counter() - t0
+                        if callback(self._progress(step, best_epoch + extra + 1, loss, None, elapsed, n_batches)):
+                            break
         self.net_.eval()
         self.best_epoch_ = best_epoch
         self.best_val_ndcg_ = best_ndcg
