@@ -72,7 +72,7 @@ with st.expander("Train a new model", expanded=current is None):
                                                 help="Training stops at this wall time and keeps its best epoch.")
         params["patience"] = c3.number_input("Patience (epochs)", 1, 100, 10, key="patience",
                                              help="Stop after this many epochs without a better validation NDCG@10.")
-        params["lr"] = c4.number_input("Learning rate", 1e-5, 1e-1, 1e-3, format="%.5f", key="lr",
+        params["lr"] = c4.number_input("Learning rate", 1e-5, 1e-1, 3e-3, format="%.5f", key="lr",
                                        help="Adam step size.")
         c1, c2, c3, c4 = st.columns(4)
         if base != "checkpoint":

@@ -97,7 +97,7 @@ class TransformerLM(Recommender):
         n_inner: int | None = None,
         dropout: float = 0.5,
         max_len: int = 50,
-        lr: float = 1e-3,
+        lr: float = 3e-3,
         batch_size: int = 256,
         epochs: int = 200,
         patience: int = 10,
