@@ -169,3 +169,27 @@ def test_online_retail_through_the_page(browser_page, tmp_path: Path):
     assert any("Rows dropped" in t and f"{dropped:,}" in t for t in report_text), report_text
     page.get_by_text("missing_user_id").first.wait_for(state="attached")  # a cell of the canvas-drawn table
     page.get_by_text("cancellation").first.wait_for(state="attached")
+
+
+def test_deep_link_opens_the_page_inside_the_app_navigation(app_server: str):
+    """A bookmarked /recommendations as the process's first request still gets app.py's sidebar and page config."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; CI installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            page.set_default_timeout(90_000)
+            page.goto(f"{app_server}/recommendations")
+            page.get_by_role("heading", name="Recommendations").wait_for()
+            page.get_by_role("link", name="Overview").wait_for()
+            assert page.title() == "RecoLM"
+            sidebar = page.locator('[data-testid="stSidebarNav"]').inner_text()
+            assert "common" not in sidebar and "Coupons" in sidebar, sidebar
+        finally:
+            browser.close()
