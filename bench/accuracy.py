@@ -31,8 +31,10 @@ LOADERS = {"beauty": "load_beauty", "ml-100k": "load_ml100k", "online-retail": "
 
 def _specs(models: list[str], lm_minutes: float | None) -> list[ModelSpec]:
     specs = []
-    for kind in models:
-        params = {}
+    for label in models:
+        # "lm-notext": the LM with item embeddings initialised at random, to measure what text initialisation adds.
+        kind = "lm" if label.startswith("lm") else label
+        params = {"text_init": False} if label == "lm-notext" else {}
         if kind == "lm":
             try:
                 cls = model_class("lm")
@@ -41,14 +43,14 @@ def _specs(models: list[str], lm_minutes: float | None) -> list[ModelSpec]:
                 continue
             if lm_minutes is not None and "max_minutes" in inspect.signature(cls.__init__).parameters:
                 params["max_minutes"] = lm_minutes
-        specs.append(ModelSpec(label=kind, kind=kind, params=params, grid=DEFAULT_GRIDS.get(kind)))
+        specs.append(ModelSpec(label=label, kind=kind, params=params, grid=DEFAULT_GRIDS.get(kind)))
     return specs
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(LOADERS), default="beauty")
-    parser.add_argument("--models", nargs="+", default=list(BASELINE_KINDS), help="model kinds (add 'lm' for the LM)")
+    parser.add_argument("--models", nargs="+", default=list(BASELINE_KINDS), help="model kinds (add 'lm' for the LM, 'lm-notext' for it without text initialisation)")
     parser.add_argument("--lm-minutes", type=float, default=None, help="training budget passed to the LM as max_minutes")
     parser.add_argument("--protocol", choices=["loo", "temporal"], default="loo")
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
