@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -80,9 +81,9 @@ def _selectbox_shows(page, label: str) -> str:
     return " ".join(values)
 
 
-@pytest.fixture
-def browser_page(app_server: str):
-    """A tall Chromium page on the app's Upload data page."""
+@contextmanager
+def _chromium_page(height: int = 3000):
+    """A tall page in Debian's headless Chromium (a tall viewport: full-page shots cut Streamlit's inner scroll)."""
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; CI installs it)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
@@ -93,14 +94,21 @@ def browser_page(app_server: str):
                   "--disable-sync", "--no-first-run"],
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 3000})
+            page = browser.new_page(viewport={"width": 1400, "height": height})
             page.set_default_timeout(90_000)
-            page.goto(app_server)
-            page.get_by_role("link", name="Upload data").click()
-            page.get_by_role("heading", name="Upload data").wait_for()
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture
+def browser_page(app_server: str):
+    """A Chromium page on the app's Upload data page."""
+    with _chromium_page() as page:
+        page.goto(app_server)
+        page.get_by_role("link", name="Upload data").click()
+        page.get_by_role("heading", name="Upload data").wait_for()
+        yield page
 
 
 def _ingest_and_wait(page, shots: Path, name: str) -> list[str]:
@@ -173,23 +181,10 @@ def test_online_retail_through_the_page(browser_page, tmp_path: Path):
 
 def test_deep_link_opens_the_page_inside_the_app_navigation(app_server: str):
     """A bookmarked /recommendations as the process's first request still gets app.py's sidebar and page config."""
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; CI installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2000})
-            page.set_default_timeout(90_000)
-            page.goto(f"{app_server}/recommendations")
-            page.get_by_role("heading", name="Recommendations").wait_for()
-            page.get_by_role("link", name="Overview").wait_for()
-            assert page.title() == "RecoLM"
-            sidebar = page.locator('[data-testid="stSidebarNav"]').inner_text()
-            assert "common" not in sidebar and "Coupons" in sidebar, sidebar
-        finally:
-            browser.close()
+    with _chromium_page(height=2000) as page:
+        page.goto(f"{app_server}/recommendations")
+        page.get_by_role("heading", name="Recommendations").wait_for()
+        page.get_by_role("link", name="Overview").wait_for()
+        assert page.title() == "RecoLM"
+        sidebar = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "common" not in sidebar and "Coupons" in sidebar, sidebar
