@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -102,6 +103,8 @@ else:
 if len(matches) == 0:
     st.warning("No customer matches; loosen the search.")
     st.stop()
+# Customers with purchases first: the interesting previews; cold customers have their own section below.
+matches = matches[np.argsort(users["purchases"].to_numpy()[matches] == 0, kind="stable")]
 shown = users.iloc[matches[:500]]
 options = shown["user_id"].tolist()
 user_id = st.selectbox(f"Customer ({len(matches):,} match{'es' if len(matches) != 1 else ''}"
