@@ -34,10 +34,14 @@ def test_rank_counts_only_better_items_and_skips_history():
     assert ranks(scores, [_h(3), _h()], _h(1, 2)).tolist() == [0, 2]
 
 
-def test_target_in_history_is_never_excluded():
+def test_repeat_purchase_target_is_masked_like_every_bought_item():
     scores = np.array([[0.9, 0.8, 0.7]], dtype=np.float32)
-    # A repeat purchase: the target 1 also appears in the history; item 0 is excluded, item 1 stays rankable.
-    assert ranks(scores, [_h(0, 1)], _h(1)).tolist() == [0]
+    # A repeat purchase: target 1 is in the history, so (as in S3-Rec's full sort and in serving) it cannot be
+    # recommended and counts as a miss; it must not stay the one unmasked bought item.
+    assert ranks(scores, [_h(0, 1)], _h(1)).tolist() == [NOT_RANKED]
+    assert hr_at_k(ranks(scores, [_h(0, 1)], _h(1)), 3) == 0.0
+    # The same target not bought before ranks normally behind the unmasked better item.
+    assert ranks(scores, [_h(2)], _h(1)).tolist() == [1]
 
 
 def test_ties_are_counted_against_the_target():

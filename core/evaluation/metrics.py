@@ -1,7 +1,7 @@
 """Ranking metrics on full-sort ranks: every held-out item is ranked against ALL items (no sampled negatives).
 
-`ranks` gives the 0-based position of each target after removing the user's own earlier purchases (but never
-the target itself, so a repeat purchase can still be hit). Ties are counted pessimistically: an item scored
+`ranks` gives the 0-based position of each target after removing the user's own earlier purchases (a repeat
+purchase target included: it counts as a miss, as in S3-Rec's full sort and in serving). Ties are counted pessimistically: an item scored
 exactly like the target is placed ahead of it, so a model that gives everything the same score earns rank
 n_items - 1, not 0. A target scored NaN or -inf is never recommended: its rank is NOT_RANKED, beyond any K.
 HR, NDCG and MRR at K are means over users; K larger than the catalogue simply counts every finite rank.
@@ -21,15 +21,19 @@ DEFAULT_KS: tuple[int, ...] = (5, 10, 20)
 NOT_RANKED = np.iinfo(np.int64).max // 2  # rank of a target the model can never recommend (NaN / -inf score)
 
 
-def _mask_histories(scores: np.ndarray, histories: Sequence[np.ndarray], targets: np.ndarray) -> None:
-    """In place: every history item of row r except targets[r] -> -inf."""
+def _mask_histories(scores: np.ndarray, histories: Sequence[np.ndarray]) -> None:
+    """In place: every history item of row r -> -inf, the target included when it is a repeat purchase.
+
+    Masking uniformly is S3-Rec's full-sort rule and matches serving (bought items excluded). Keeping a repeat
+    target rankable while masking the rest of the history would leave it the one unmasked bought item: a leak
+    that flatters models scoring bought items high on repeat-heavy shops.
+    """
     lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
     if lengths.sum() == 0:
         return
     rows = np.repeat(np.arange(len(histories)), lengths)
     cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories if len(h)])
-    keep = cols != targets[rows]
-    scores[rows[keep], cols[keep]] = -np.inf
+    scores[rows, cols] = -np.inf
 
 
 def ranks(scores: np.ndarray, histories: Sequence[np.ndarray], targets: np.ndarray) -> np.ndarray:
@@ -45,7 +49,7 @@ def ranks(scores: np.ndarray, histories: Sequence[np.ndarray], targets: np.ndarr
     if len(targets) and (targets.min() < 0 or targets.max() >= n_items):
         raise ValueError(f"ranks: a target item index is outside 0..{n_items - 1}")
     scores[np.isnan(scores)] = -np.inf
-    _mask_histories(scores, histories, targets)
+    _mask_histories(scores, histories)
     target_scores = scores[np.arange(len(targets)), targets][:, None]
     above = (scores > target_scores).sum(axis=1)
     tied = (scores == target_scores).sum(axis=1) - 1  # the target itself is not a tie
