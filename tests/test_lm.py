@@ -84,6 +84,16 @@ def test_save_load_gives_identical_scores(planted_model, tmp_path):
     assert loaded.get_params() == model.get_params()
 
 
+def test_batched_scores_equal_one_history_at_a_time(planted_model):
+    """score() regroups histories by length to save padding; every row must still be its own history's scores."""
+    model, data = planted_model
+    rng = np.random.default_rng(3)
+    hist = [data.sequences[u][: int(rng.integers(0, len(data.sequences[u]) + 1))] for u in range(120)]
+    alone = np.vstack([model.score([h]) for h in hist])
+    np.testing.assert_allclose(model.score(hist), alone, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(model.score(hist, chunk=7), alone, rtol=0, atol=1e-4)
+
+
 def test_empty_history_scores_popular_first_items(planted_model):
     model, data = planted_model
     scores = model.score([np.zeros(0, dtype=np.int64)])
