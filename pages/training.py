@@ -69,11 +69,11 @@ with st.expander("Train a new model", expanded=current is None):
         params["epochs"] = c1.number_input("Max epochs", 1, 1000, 200, key="epochs",
                                            help="Passes over the data; early stopping usually ends sooner.")
         params["max_minutes"] = c2.number_input("Time budget (min)", 0.5, 600.0, 20.0, 0.5, key="max_minutes",
-                                                help="Training stops at this wall time and keeps its best epoch.")
+                                                help="Wall-time budget, final refit included; training keeps its best epoch.")
         params["patience"] = c3.number_input("Patience (epochs)", 1, 100, 10, key="patience",
                                              help="Stop after this many epochs without a better validation NDCG@10.")
         params["lr"] = c4.number_input("Learning rate", 1e-5, 1e-1, 3e-3, format="%.5f", key="lr",
-                                       help="Adam step size.")
+                                       help="Adam step size; halved after each 3 epochs without progress.")
         c1, c2, c3, c4 = st.columns(4)
         if base != "checkpoint":
             params["n_layer"] = c1.number_input("Layers", 1, 12, 2, key="n_layer", help="Transformer blocks.")

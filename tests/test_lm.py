@@ -118,6 +118,42 @@ def test_refit_epochs_learn_the_validation_purchases():
     assert len(model.history_) == 2 and steps[-1]["epoch"] == model.best_epoch_ + 1
 
 
+def test_users_beyond_valid_users_train_on_their_held_out_purchase(monkeypatch):
+    data = planted_data(n_users=100)
+    train, valid = split_last_item(data)
+    seen = []
+    original = TransformerLM._training_rows
+
+    def spy(self, sequences):
+        seen.append([len(s) for s in sequences])
+        return original(self, sequences)
+
+    monkeypatch.setattr(TransformerLM, "_training_rows", spy)
+    make_model("lm", **{**SMALL, "epochs": 1, "valid_users": 30, "refit_epochs": 1}).fit(train, valid=valid)
+    main, refit = np.asarray(seen[0]), np.asarray(seen[1])
+    short = np.asarray([len(s) for s in train.sequences])
+    assert (main == short + 1).sum() == 70 and (main == short).sum() == 30  # 30 users kept for early stopping
+    assert (refit == short + 1).all()  # the refit epochs learn everyone's held-out purchase
+
+
+def test_learning_rate_decays_on_a_plateau():
+    data = planted_data(n_users=100)
+    model = make_model("lm", **{**SMALL, "epochs": 12, "patience": 12, "decay_patience": 2}).fit(data)
+    lrs = [h["lr"] for h in model.history_]
+    ndcg = [h["val_ndcg10"] for h in model.history_]
+    assert lrs[0] == SMALL["lr"] and min(lrs) < SMALL["lr"]
+    for e in range(1, len(lrs)):
+        if lrs[e] < lrs[e - 1]:  # cut only after two epochs in a row without a new best
+            assert max(ndcg[e - 2 : e]) <= max(ndcg[: e - 2]) and lrs[e] == lrs[e - 1] * 0.5
+
+
+def test_time_budget_covers_the_refit_epochs():
+    data = planted_data(n_users=300)
+    model = make_model("lm", **{**SMALL, "epochs": 10_000, "patience": 10_000, "max_minutes": 0.05,
+                                "refit_epochs": 2}).fit(data)
+    assert model.train_seconds_ < 0.05 * 60 + 2.0, model.train_seconds_
+
+
 def test_callback_stop_and_time_budget():
     data = planted_data(n_users=100)
     seen = []

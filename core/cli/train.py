@@ -15,7 +15,7 @@ from core.cli.output import emit
 # CLI flag -> TransformerLM parameter (only the LM's; baselines take --param key=value).
 LM_FLAGS: dict[str, tuple[type, str]] = {
     "epochs": (int, "maximum passes over the data"),
-    "max_minutes": (float, "training time budget in minutes"),
+    "max_minutes": (float, "training time budget in minutes, final refit epochs included"),
     "lr": (float, "Adam learning rate"),
     "batch_size": (int, "users per step"),
     "n_layer": (int, "transformer blocks"),
@@ -25,6 +25,10 @@ LM_FLAGS: dict[str, tuple[type, str]] = {
     "weight_decay": (float, "L2 weight decay"),
     "max_len": (int, "most recent purchases the model reads"),
     "patience": (int, "epochs without validation gain before stopping"),
+    "lr_decay": (float, "learning-rate factor after each plateau (1 = constant)"),
+    "decay_patience": (int, "epochs without validation gain before the learning rate is cut"),
+    "refit_epochs": (int, "final epochs that also learn the validation purchases"),
+    "refit_lr": (float, "learning rate of those final epochs"),
     "seed": (int, "random seed"),
 }
 
