@@ -53,6 +53,10 @@ def process_alive(pid: int | None, job_id: int | None = None) -> bool:
         return False
 
 
+# The error a job gets when its worker vanished; core.training.jobs adds the worker's log tail to it.
+DIED_WITHOUT_REPORTING = "stopped without reporting; it was killed or crashed."
+
+
 def check_stale(session: Session, job: Job) -> Job:
     """Mark an active job failed if its worker process is gone (killed, crashed hard, machine restarted)."""
     if job.status not in ACTIVE_STATUSES:
@@ -64,7 +68,7 @@ def check_stale(session: Session, job: Job) -> Job:
     elif process_alive(job.pid, job.id):
         return job
     job.status = "failed"
-    job.error = job.error or f"The worker process (pid {job.pid}) stopped without reporting; it was killed or crashed."
+    job.error = job.error or f"The worker process (pid {job.pid}) {DIED_WITHOUT_REPORTING}"
     job.finished_at = utcnow()
     session.flush()
     return job

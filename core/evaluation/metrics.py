@@ -1,9 +1,9 @@
 """Ranking metrics on full-sort ranks: every held-out item is ranked against ALL items (no sampled negatives).
 
 `ranks` gives the 0-based position of each target after removing the user's own earlier purchases (a repeat
-purchase target included: it counts as a miss, as in S3-Rec's full sort and in serving). Ties are counted pessimistically: an item scored
-exactly like the target is placed ahead of it, so a model that gives everything the same score earns rank
-n_items - 1, not 0. A target scored NaN or -inf is never recommended: its rank is NOT_RANKED, beyond any K.
+purchase target included: it counts as a miss, as in S3-Rec's full sort and in serving). Ties are counted
+pessimistically: an item scored exactly like the target is placed ahead of it, so a model that gives everything
+the same score earns rank n_items - 1, not 0. A target scored NaN or -inf is never recommended: its rank is NOT_RANKED, beyond any K.
 HR, NDCG and MRR at K are means over users; K larger than the catalogue simply counts every finite rank.
 """
 

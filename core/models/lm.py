@@ -372,7 +372,8 @@ class TransformerLM(Recommender):
             else:
                 bad_epochs += 1
             if bad_epochs and bad_epochs % self.decay_patience == 0:
-                # A plateau at this step size: smaller steps settle further (Beauty best validation NDCG@10 .0614 -> .0623).
+                # A plateau at this step size: smaller steps settle further
+                # (Beauty best validation NDCG@10 .0614 -> .0623).
                 for group in opt.param_groups:
                     group["lr"] *= self.lr_decay
             if callback is not None and callback(self._progress(step, float(epoch), mean_loss, ndcg, elapsed, n_batches)):

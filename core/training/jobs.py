@@ -100,12 +100,12 @@ def launch_training(url: str, params: dict[str, Any] | TrainRequest) -> int:
 def job_status(url: str, job_id: int) -> JobView:
     """The job (stale-checked); a worker that died without reporting gets its log's last lines as the error."""
     from db.engine import session_scope
-    from db.jobs import get_job
+    from db.jobs import DIED_WITHOUT_REPORTING, get_job
 
     _reap()
     with session_scope(url) as s:
         view = _view(get_job(s, job_id))
-    if view.status == "failed" and view.error and "without reporting" in view.error:
+    if view.status == "failed" and view.error and DIED_WITHOUT_REPORTING in view.error:
         log = log_path(url, job_id)
         tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
         if tail:
