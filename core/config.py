@@ -1,6 +1,7 @@
-"""Runtime settings: where the store and the model artifacts live, how many threads to use.
+"""Runtime settings of the engine: the project root and how many threads to use.
 
-One place reads the environment so every entry point (app, CLI, worker, tests) agrees.
+Where the store and the artifacts live is read by `db.config` (the bottom layer); it is re-exported here so
+core code asks one module for its settings.
 """
 
 from __future__ import annotations
@@ -8,38 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from db.config import DEFAULT_HOME, artifacts_dir, database_url, home_dir
+
+__all__ = ["DEFAULT_HOME", "PROJECT_ROOT", "artifacts_dir", "database_url", "home_dir", "n_threads"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_HOME = PROJECT_ROOT / "var"
-
-
-def home_dir() -> Path:
-    """Folder for the default SQLite file and model artifacts (never in git)."""
-    return Path(os.environ.get("RECOLM_HOME", DEFAULT_HOME))
-
-
-def database_url() -> str:
-    """The store: `RECOLM_DATABASE_URL` if set, else a SQLite file in the home folder."""
-    url = os.environ.get("RECOLM_DATABASE_URL")
-    if url:
-        return url
-    home = home_dir()
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home / 'recolm.db'}"
-
-
-def artifacts_dir(db_url: str | None = None) -> Path:
-    """Model artifacts sit next to the SQLite file, or under the home folder for server databases."""
-    explicit = os.environ.get("RECOLM_ARTIFACTS_DIR")
-    if explicit:
-        path = Path(explicit)
-    else:
-        url = db_url or database_url()
-        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-            path = Path(url[len("sqlite:///"):]).resolve().parent / "artifacts"
-        else:
-            path = home_dir() / "artifacts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def n_threads() -> int:

@@ -13,8 +13,8 @@ from functools import lru_cache
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.config import database_url
-from db.models import SCHEMA_VERSION, Base, SchemaMeta
+from db.config import database_url
+from db.tables import SCHEMA_VERSION, Base, SchemaMeta
 
 
 class SchemaMismatchError(RuntimeError):
@@ -56,7 +56,7 @@ def init_db(engine: Engine) -> None:
 
 
 def open_store(url: str | None = None) -> sessionmaker[Session]:
-    """Session factory for the store at `url` (default: core.config.database_url()), initialised once."""
+    """Session factory for the store at `url` (default: db.config.database_url()), initialised once."""
     # Resolve the default before caching: a cache keyed on None would keep serving the first store opened.
     return _open_store(url or database_url())
 

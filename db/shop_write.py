@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Dataset, Event, Item, User
+from db.tables import Dataset, Event, Item, User
 
 USER_FIELDS = ("age", "gender", "region", "signup_date")
 ITEM_FIELDS = ("title", "description", "category", "price", "brand", "listed_at")

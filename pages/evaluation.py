@@ -9,8 +9,9 @@ import plotly.express as px
 import streamlit as st
 
 from core.evaluation.evaluate import BASELINE_KINDS
+from core.evaluation.store_runs import BASELINE_PREFIX, evaluate_store
 from core.export import to_csv_bytes
-from db.evaluations import BASELINE_PREFIX, evaluate_store, get_run, list_runs, run_breakdown, run_table
+from db.evaluations import get_run, list_runs, run_breakdown, run_table
 from db.registry import active_model, list_models
 from pages.common import store_session
 

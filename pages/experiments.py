@@ -17,8 +17,8 @@ from core.abtest.analysis import (
     parse_split,
 )
 from core.abtest.hygiene import HygieneChoices, clean
-from core.abtest.log_reader import guess_mapping, read_table, to_exposures
-from core.abtest.planner import plan
+from core.abtest.log_reader import guess_log_mapping, read_table, to_exposures
+from core.abtest.planner import sample_size_plan
 from core.schema import EXPOSURES
 from db.experiments import experiment_sizes, list_experiments, load_exposures, save_experiment
 from pages.common import store_session
@@ -132,7 +132,7 @@ def _analyse_section() -> None:
             st.error(str(exc))
             return
         name = upload.name
-        guessed = guess_mapping(list(table.columns))
+        guessed = guess_log_mapping(list(table.columns))
         st.caption("Column mapping (guessed; correct it if needed)")
         choices = [NONE, *map(str, table.columns)]
         cols = st.columns(len(EXPOSURES.columns))
@@ -198,8 +198,9 @@ def _analyse_section() -> None:
 
 def _replay_section() -> None:
     from core.abtest.replay import replay
-    from core.data import from_store
-    from db.registry import list_models, load_version
+    from core.interactions import from_store
+    from core.registry import load_version
+    from db.registry import list_models
 
     st.warning("Simulation: users with a held-out next purchase are split at random between two models; a user "
                "'converts' when that purchase is in the top-K their arm's model shows. Real users react to what they "
@@ -252,7 +253,7 @@ def _planner_section() -> None:
     traffic = c6.number_input("Daily users entering the test", 1, 10**8, 1000, key="plan_traffic")
     arms = c7.number_input("Arms (incl. control)", 2, 10, 2, key="plan_arms")
     try:
-        p = plan(baseline, mde, relative=relative, power=power, alpha=alpha, daily_traffic=traffic, n_arms=int(arms))
+        p = sample_size_plan(baseline, mde, relative=relative, power=power, alpha=alpha, daily_traffic=traffic, n_arms=int(arms))
     except ValueError as exc:
         st.error(str(exc))
         return

@@ -10,7 +10,7 @@ from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from core.abtest.analysis import chance_to_beat
-from core.abtest.planner import plan
+from core.abtest.planner import sample_size_plan
 from tests.conftest import app_test, shared_path
 
 TOL = 1e-6
@@ -142,6 +142,6 @@ def test_demo_store_coupon_test_replay_and_planner(demo_store):
     at.number_input(key="plan_mde").set_value(20.0)
     at.number_input(key="plan_traffic").set_value(400)
     at.run()
-    expected = plan(0.10, 0.20, daily_traffic=400)
+    expected = sample_size_plan(0.10, 0.20, daily_traffic=400)
     table = _frames(at)["plan_table"]
     assert table["users per arm"].iloc[0] == expected.n_per_arm and table["days"].iloc[0] == expected.days

@@ -33,7 +33,7 @@ def test_demo_campaign_is_found_with_both_arms(demo_store):
 def _plant_campaign(session, seed: int = 0) -> tuple[int, set[str]]:
     """A past randomised coupon test stored like an uploaded one, whose coupon lifts conversion by 45 points for
     women and by nothing for everyone else (base rate 15 %). Returns its id and every woman's user id."""
-    from core.data import from_store
+    from core.interactions import from_store
     from db.experiments import save_experiment
 
     data = from_store(session)

@@ -178,9 +178,9 @@ def test_coupon_campaign_is_randomised_consistent_and_heterogeneous(shop):
 
 
 def test_build_demo_writes_the_whole_shop_into_the_store(demo_store):
-    from core.data import from_store
+    from core.interactions import from_store
     from db.engine import get_meta, session_scope
-    from db.models import Event, Experiment, Exposure, Item, ModelVersion, User
+    from db.tables import Event, Experiment, Exposure, Item, ModelVersion, User
 
     expected = generate_shop(seed=7, n_users=800, n_items=400)  # what the conftest demo store was built from
     with session_scope(demo_store) as s:

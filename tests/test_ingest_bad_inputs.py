@@ -8,8 +8,8 @@ import pytest
 
 from core.ingest import IngestOptions, Source, Upload, ingest_into_store
 from db.engine import session_scope
-from db.models import Event, Item, User
 from db.shop_read import store_counts
+from db.tables import Event, Item, User
 
 EVENTS_HEADER = "user_id,item_id,action,time\n"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from core.__main__ import main
 from db.engine import session_scope
-from db.models import Event
 from db.shop_read import store_counts
+from db.tables import Event
 
 
 def _run(capsys, *argv: str) -> tuple[int, dict]:

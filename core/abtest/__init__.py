@@ -6,6 +6,6 @@ Every module works on the *exposure frame*: one row per exposure with the canoni
 
 from core.abtest.analysis import Analysis, analyse
 from core.abtest.hygiene import HygieneChoices, HygieneReport, clean
-from core.abtest.planner import Plan, plan
+from core.abtest.planner import SampleSizePlan, sample_size_plan
 
-__all__ = ["Analysis", "HygieneChoices", "HygieneReport", "Plan", "analyse", "clean", "plan"]
+__all__ = ["Analysis", "HygieneChoices", "HygieneReport", "SampleSizePlan", "analyse", "clean", "sample_size_plan"]

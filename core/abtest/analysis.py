@@ -20,7 +20,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
-from core.abtest.planner import plan
+from core.abtest.planner import sample_size_plan
 
 SRM_THRESHOLD = 0.01  # a sample-ratio mismatch is flagged below this chi-square p-value
 DEFAULT_MDE = 0.02  # the relative lift the verdict talks about ("… would detect a 2 % lift")
@@ -378,7 +378,7 @@ def verdict(result: Analysis, mde: float = DEFAULT_MDE, power: float = 0.8) -> s
             f"({ctrl.rate * 100:.2f} % vs {arm.rate * 100:.2f} %, {ci}, p = {c.p_conversion_holm:.2g})"
         )
         if 0 < ctrl.rate < 1 and 0 < ctrl.rate * (1 + mde) < 1:
-            need = plan(ctrl.rate, mde, relative=True, power=power, alpha=result.alpha).n_per_arm
+            need = sample_size_plan(ctrl.rate, mde, relative=True, power=power, alpha=result.alpha).n_per_arm
             have = min(ctrl.users, arm.users)
             if need > have:
                 text += f"; about {need - have:,} more users per arm would detect a {mde * 100:g} % lift."

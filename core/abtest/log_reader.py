@@ -3,7 +3,7 @@
 Opening and sniffing (encoding, separator, damaged or binary files) is the ingestion reader's (core.ingest.reader),
 and column names are compared the way the data upload compares them (core.ingest.mapping.normalise), so an
 exposure log goes in like any other upload. The mapping says which file column is which canonical column
-(core.schema.EXPOSURES); `guess_mapping` proposes one that the page shows for correction.
+(core.schema.EXPOSURES); `guess_log_mapping` proposes one that the page shows for correction.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "t", "converted"}
 FALSE_WORDS = {"0", "0.0", "false", "no", "n", "f", ""}
 
 
-def guess_mapping(columns: list[str]) -> dict[str, str]:
+def guess_log_mapping(columns: list[str]) -> dict[str, str]:
     """Canonical column -> file column, for every canonical column a file column plausibly names (each used once)."""
     norm = {c: normalise(c) for c in columns}
     used: set[str] = set()
@@ -132,6 +132,6 @@ def read_log(source: str | Path | IO[bytes], mapping: dict[str, str] | None = No
              name: str | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Read and map a log; without a mapping the guessed one is used. Returns (exposure frame, mapping used)."""
     table = read_table(source, name)
-    used = dict(guess_mapping(list(table.columns)))
+    used = dict(guess_log_mapping(list(table.columns)))
     used.update(mapping or {})
     return to_exposures(table, used), used

@@ -10,7 +10,7 @@ from statsmodels.stats.proportion import proportion_effectsize
 
 
 @dataclass(frozen=True)
-class Plan:
+class SampleSizePlan:
     """How many users each arm needs and how long the test runs at the given traffic."""
 
     baseline: float
@@ -32,7 +32,7 @@ def _check_rate(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a rate strictly between 0 and 1, got {value!r}")
 
 
-def plan(
+def sample_size_plan(
     baseline: float,
     mde: float,
     relative: bool = True,
@@ -40,7 +40,7 @@ def plan(
     alpha: float = 0.05,
     daily_traffic: float | None = None,
     n_arms: int = 2,
-) -> Plan:
+) -> SampleSizePlan:
     """Users per arm to detect a change of `mde` (relative: 0.02 = +2 %; absolute: 0.02 = +2 points) two-sided.
 
     With more than two arms each comparison against control is Bonferroni-protected (alpha / (arms - 1)),
@@ -65,7 +65,7 @@ def plan(
         if daily_traffic <= 0:
             raise ValueError(f"daily_traffic must be positive, got {daily_traffic!r}")
         days = int(math.ceil(n_total / daily_traffic))
-    return Plan(baseline, target, h, alpha, power, n_arms, n_per_arm, n_total, days)
+    return SampleSizePlan(baseline, target, h, alpha, power, n_arms, n_per_arm, n_total, days)
 
 
 def detectable_lift(baseline: float, n_per_arm: int, power: float = 0.8, alpha: float = 0.05) -> float:

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from core.abtest.analysis import Analysis, analyse
-from core.data import InteractionData
 from core.evaluation.protocols import leave_one_out
+from core.interactions import InteractionData
 from core.models import Recommender, make_model
 
 BATCH = 512

@@ -30,8 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from core.evaluation.evaluate import BASELINE_KINDS
+    from core.evaluation.store_runs import evaluate_store
     from db.engine import session_scope
-    from db.evaluations import evaluate_store
 
     if args.k < 1:
         print(f"evaluate: --k must be at least 1, got {args.k}", file=sys.stderr)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models.base import Recommender
 from core.schema import activity_bucket
 

@@ -16,7 +16,7 @@ from core.coupons.campaign import CampaignSpec
 from core.coupons.features import DAY, feature_matrix, make_scope, user_features
 from core.coupons.propensity import fit_propensity
 from core.coupons.targeting import Scores, campaign_totals, score_and_select, targeted
-from core.data import InteractionData, from_store
+from core.interactions import InteractionData, from_store
 from core.models.base import Recommender
 from core.uplift import (
     LEARNERS,
@@ -111,7 +111,8 @@ class CampaignPlan:
 
 
 def _resolve_model(session: Session, data: InteractionData, notes: list[str]) -> tuple[Recommender, int | None, str]:
-    from db.registry import active_model, load_version
+    from core.registry import load_version
+    from db.registry import active_model
 
     row = active_model(session)
     if row is not None:

@@ -112,7 +112,7 @@ def build_demo(
 
         summary.models, summary.active_model = fit_and_register(session, ds.id)
         # Encode the catalogue text now (disk-cached), so the first recommendation preview opens at once.
-        from core.data import from_store
+        from core.interactions import from_store
         from core.text_encoder import encode_cached
 
         encode_cached(from_store(session).item_texts())

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.data import InteractionData
 from core.evaluation.metrics import DEFAULT_KS, RankResult, hr_at_k, metrics_from_ranks, ndcg_at_k, rank_eval_set
 from core.evaluation.protocols import EvalSet, Split, make_split
+from core.interactions import InteractionData
 from core.models import MODEL_KINDS, Recommender, make_model
 from core.schema import ACTIVITY_BUCKETS, activity_bucket
 

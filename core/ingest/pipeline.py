@@ -21,8 +21,8 @@ from core.ingest.mapping import ActionTable, ColumnMapping, guess_mapping, map_a
 from core.ingest.reader import FileFormat, Source, read_chunks, sniff
 from core.ingest.report import FileReport, IngestError, UploadRejected, ValidationReport
 from core.schema import FLAG_CANCELLATION, FLAG_NEGATIVE_QUANTITY, OTHER_ACTION, PURCHASE
-from db.models import Dataset
 from db.shop_write import ShopWriter, new_dataset
+from db.tables import Dataset
 
 # Profiles and catalogue first, so events in the same upload find their users and items.
 _ORDER = {"users": 0, "items": 1, "transactions": 2, "events": 3}

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from core.data import InteractionData
+from core.interactions import InteractionData
 
 
 class Recommender(ABC):

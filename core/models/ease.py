@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.config import n_threads
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models._sparse_history import history_matrix
 from core.models.base import Recommender
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.config import n_threads
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models.base import Recommender
 
 ProgressCallback = Callable[[dict[str, Any]], bool | None]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models.base import Recommender
 
 

@@ -1,6 +1,6 @@
 """`RecommendationService`: everything the preview needs, built once per (store data version, model version).
 
-It holds the purchase data (core.data.from_store), the model, the item text vectors (computed lazily, cached
+It holds the purchase data (core.interactions.from_store), the model, the item text vectors (computed lazily, cached
 on disk by core.text_encoder) and the reason context; `preview`, `search` and the batch export all go
 through `model_scores`, which maps store items onto the model's own item index space.
 """
@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models.base import Recommender
 from core.recommend.cold_start import cold_scores, fit_segment_popularity, profile_segment
 from core.recommend.reasons import Reason, ReasonContext, explain
@@ -125,8 +125,9 @@ class RecommendationService:
     @classmethod
     def from_store(cls, session, model_ref: int | str | None = None) -> RecommendationService:
         """The store's data and the active model (or `model_ref`: a registered model's id or name)."""
-        from core.data import from_store
-        from db.registry import active_model, find_model, load_version
+        from core.interactions import from_store
+        from core.registry import load_version
+        from db.registry import active_model, find_model
 
         row = find_model(session, model_ref) if model_ref is not None else active_model(session)
         if row is None:

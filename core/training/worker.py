@@ -80,7 +80,7 @@ class _Reporter:
 
 
 def _load_data(url: str):
-    from core.data import from_store
+    from core.interactions import from_store
     from db.engine import session_scope
 
     with session_scope(url) as s:

@@ -25,6 +25,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA_VERSION = 1
 
+# The values `Event.action` and `Event.flag` hold. Defined with the tables (core.schema re-exports them) so db code
+# can filter purchases without importing core.
+# Canonical behaviour actions, in funnel order. A shop's own words are mapped onto these at upload.
+ACTIONS: tuple[str, ...] = ("view", "click", "favorite", "cart", "purchase")
+FUNNEL: tuple[str, ...] = ("view", "cart", "purchase")
+PURCHASE = "purchase"
+OTHER_ACTION = "other"
+
+# Event flags: rows kept for the record but never counted as purchases.
+FLAG_CANCELLATION = "cancellation"
+FLAG_NEGATIVE_QUANTITY = "negative_quantity"
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -84,7 +96,7 @@ class Item(Base):
 
 
 class Event(Base):
-    """One behaviour row. `action` is canonical (core.schema.ACTIONS); `raw_action` keeps the shop's word."""
+    """One behaviour row. `action` is canonical (ACTIONS above); `raw_action` keeps the shop's word."""
 
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(primary_key=True)

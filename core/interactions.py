@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.schema import PURCHASE, age_band
+from db.shop_read import interaction_frames
 
 
 @dataclass
@@ -90,23 +90,8 @@ def _to_unix(ts: pd.Series) -> np.ndarray:
 
 def from_store(session: Session, action: str = PURCHASE, dataset_id: int | None = None) -> InteractionData:
     """Every user's purchase sequence from the store (flagged rows such as cancellations excluded)."""
-    from db.models import Dataset, Event, Item, User
-
-    items = pd.read_sql(
-        select(Item.id, Item.external_id, Item.title, Item.description, Item.category, Item.price, Item.listed_at)
-        .order_by(Item.id),
-        session.connection(),
-    )
-    users = pd.read_sql(
-        select(User.id, User.external_id, User.age, User.gender, User.region).order_by(User.id),
-        session.connection(),
-    )
-    events = pd.read_sql(
-        select(Event.user_id, Event.item_id, Event.ts)
-        .where(Event.action == action, Event.flag.is_(None))
-        .order_by(Event.user_id, Event.ts, Event.id),
-        session.connection(),
-    )
+    frames = interaction_frames(session, action=action, dataset_id=dataset_id)
+    items, users, events = frames.items, frames.users, frames.events
     item_index = pd.Series(np.arange(len(items)), index=items["id"].to_numpy())
     user_index = pd.Series(np.arange(len(users)), index=users["id"].to_numpy())
     u = user_index.reindex(events["user_id"].to_numpy()).to_numpy()
@@ -121,10 +106,6 @@ def from_store(session: Session, action: str = PURCHASE, dataset_id: int | None 
     users_df["age_band"] = [age_band(a) for a in users_df["age"]]
     items_df = items.drop(columns=["external_id"]).rename(columns={"id": "store_id"}).reset_index(drop=True)
     users_df.insert(0, "store_id", users["id"].to_numpy())
-    if dataset_id is None:
-        from sqlalchemy import func
-
-        dataset_id = session.scalar(select(func.max(Dataset.id)))
     return InteractionData(
         item_keys=items["external_id"].astype(str).to_numpy(),
         user_keys=users["external_id"].astype(str).to_numpy(),
@@ -133,5 +114,5 @@ def from_store(session: Session, action: str = PURCHASE, dataset_id: int | None 
         items=items_df,
         users=users_df,
         name="store",
-        dataset_id=dataset_id,
+        dataset_id=frames.dataset_id,
     )
