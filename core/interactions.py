@@ -7,6 +7,7 @@ Items and users are dense indices 0..n-1; `item_keys` / `user_keys` hold the ext
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -73,15 +74,23 @@ class InteractionData:
 
     def user_item_matrix(self, binary: bool = True):
         """Sparse users x items matrix of the sequences (scipy CSR, float32)."""
-        import scipy.sparse as sp
+        return history_matrix(self.sequences, self.n_items, binary=binary)
 
-        rows = np.repeat(np.arange(self.n_users), [len(s) for s in self.sequences])
-        cols = np.concatenate([s for s in self.sequences] or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
-        m = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(self.n_users, self.n_items))
-        m.sum_duplicates()
-        if binary:
-            m.data[:] = 1.0
-        return m
+
+def history_matrix(histories: Sequence[np.ndarray], n_items: int, binary: bool = True):
+    """CSR (len(histories), n_items) float32 purchase counts, or 1 where bought (`binary`): the one user-item
+    matrix builder (kNN and EASE score histories through it, reasons count co-purchases with it)."""
+    import scipy.sparse as sp
+
+    rows = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
+    cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories] or [np.zeros(0, dtype=np.int64)])
+    if len(cols) and (cols.min() < 0 or cols.max() >= n_items):
+        raise ValueError(f"history contains an item index outside 0..{n_items - 1}")
+    m = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(histories), n_items))
+    m.sum_duplicates()
+    if binary:
+        m.data[:] = 1.0
+    return m
 
 
 def _to_unix(ts: pd.Series) -> np.ndarray:

@@ -197,9 +197,7 @@ def _analyse_section() -> None:
 
 
 def _replay_section() -> None:
-    from core.abtest.replay import replay
-    from core.interactions import from_store
-    from core.registry import load_version
+    from core.abtest.replay import replay_registered
     from db.registry import list_models
 
     st.warning("Simulation: users with a held-out next purchase are split at random between two models; a user "
@@ -223,11 +221,7 @@ def _replay_section() -> None:
                         help="Honest (the models never saw the held-out purchases); slow for the language model.")
     if st.button("Run simulation", disabled=a == b, key="replay_run"):
         with st.spinner("Replaying…"), store_session() as session:
-            rows = {m.id: m for m in models}
-            data = from_store(session)
-            res = replay(data, load_version(rows[a]), load_version(rows[b]),
-                         names=(f"A: {rows[a].name} v{rows[a].version}", f"B: {rows[b].name} v{rows[b].version}"),
-                         k=int(k), share_b=float(share), seed=int(seed), refit=refit)
+            res = replay_registered(session, a, b, k=int(k), share_b=float(share), seed=int(seed), refit=refit)
         st.session_state["replay"] = res
     res = st.session_state.get("replay")
     if res is not None:

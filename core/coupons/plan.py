@@ -18,6 +18,7 @@ from core.coupons.propensity import fit_propensity
 from core.coupons.targeting import Scores, campaign_totals, score_and_select, targeted
 from core.interactions import InteractionData, from_store
 from core.models.base import Recommender
+from core.scoring import NoModelError, ScoringContext
 from core.uplift import (
     LEARNERS,
     average_effect,
@@ -67,6 +68,21 @@ class UpliftEvaluation:
             "learners": {le.name: {"qini": le.qini, "uplift_at_k": le.uplift_at_k} for le in self.learners},
         }
 
+    def qini_curves(self) -> dict[str, tuple[list[float], list[float]]]:
+        """name -> (customers targeted in %, incremental outcome among the held-out users); "random" last."""
+        curves = {le.name: ([f * 100 for f in le.curve_fraction], [g * self.n_test for g in le.curve_gain])
+                  for le in self.learners}
+        end = self.learners[0].curve_gain[-1] * self.n_test if self.learners else 0.0
+        curves["random"] = ([0, 100], [0, end])
+        return curves
+
+    def qini_table(self) -> list[dict]:
+        """Qini coefficient and uplift@k per targeting, random first."""
+        at_k = f"uplift@{self.k:.0%}"
+        rows = [{"targeting": "random", "Qini coefficient": self.random_qini, at_k: self.random_uplift_at_k}]
+        return rows + [{"targeting": le.name, "Qini coefficient": le.qini, at_k: le.uplift_at_k}
+                       for le in self.learners]
+
 
 @dataclass
 class CampaignPlan:
@@ -99,6 +115,13 @@ class CampaignPlan:
             "targets": t.astype(object).where(t.notna(), None).to_dict("records"),
         }
 
+    def customers_targeted_first(self) -> list[str]:
+        """Every user id: the targeted ones in rank order, then the rest (highest rank value first)."""
+        users = self.scored.sort_values(["rank"], ascending=False)["user_id"].tolist()
+        targeted = self.targets["user_id"].tolist()
+        chosen = set(targeted)
+        return targeted + [u for u in users if u not in chosen]
+
     def user_view(self, user_key: str) -> dict:
         """One user's coupon, numbers, status and reason (the per-user coupon view)."""
         rows = self.scored[self.scored["user_id"] == str(user_key)]
@@ -111,17 +134,16 @@ class CampaignPlan:
 
 
 def _resolve_model(session: Session, data: InteractionData, notes: list[str]) -> tuple[Recommender, int | None, str]:
-    from core.registry import load_version
-    from db.registry import active_model
-
-    row = active_model(session)
-    if row is not None:
-        try:
-            return load_version(row), row.id, f"{row.name} v{row.version}"
-        except (OSError, ValueError, KeyError) as exc:
-            notes.append(f"active model {row.name} v{row.version} could not be loaded ({exc}); popularity used")
-    else:
+    try:
+        ctx = ScoringContext.from_store(session, data=data)
+        return ctx.model, ctx.model_id, ctx.model_label
+    except NoModelError:
         notes.append("no active recommender: s(u, i) comes from a popularity model fitted on the fly")
+    except (OSError, ValueError, KeyError) as exc:
+        from db.registry import active_model
+
+        row = active_model(session)
+        notes.append(f"active model {row.name} v{row.version} could not be loaded ({exc}); popularity used")
     from core.models.popularity import Popularity
 
     return Popularity().fit(data), None, "popularity (fallback)"

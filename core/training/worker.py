@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.config import n_threads
+from core.models import DEFAULT_KIND
 
 # Progress rows are written at most this often (epoch ends are always written).
 PROGRESS_EVERY_S = 1.0
@@ -25,7 +26,7 @@ CANCEL_POLL_S = 1.0
 class TrainRequest:
     """What a training job was asked to do (jobs.params)."""
 
-    model: str = "lm"
+    model: str = DEFAULT_KIND
     name: str | None = None
     activate: bool = True
     model_params: dict[str, Any] = field(default_factory=dict)
@@ -94,6 +95,7 @@ def _load_data(url: str):
 def _model_params(req: TrainRequest, url: str) -> dict[str, Any]:
     params = dict(req.model_params)
     if req.warm_start_model is not None:
+        from core.models import model_class
         from db.engine import session_scope
         from db.registry import find_model
 
@@ -101,8 +103,9 @@ def _model_params(req: TrainRequest, url: str) -> dict[str, Any]:
             row = find_model(s, req.warm_start_model)
             if row is None:
                 raise ValueError(f"warm start: no registered model {req.warm_start_model!r}")
-            if row.kind != "lm":
-                raise ValueError(f"warm start needs a language model; model {row.id} is a {row.kind!r}")
+            if row.kind != req.model or not model_class(row.kind).supports_warm_start:
+                raise ValueError(f"warm start needs a {req.model!r} model that supports it; model {row.id} is a "
+                                 f"{row.kind!r}")
             params["warm_start"] = row.artifact_path
     return params
 
@@ -120,11 +123,7 @@ def train_and_register(url: str, job_id: int, req: TrainRequest) -> tuple[dict[s
     model = make_model(req.model, **_model_params(req, url))
     reporter = _Reporter(url, job_id)
     t0 = time.perf_counter()
-    if req.model == "lm":
-        model.fit(split.train, valid=split.valid, callback=reporter)
-    else:
-        reporter({"step": 0, "epoch": 0.0, "loss": None, "val_ndcg10": None, "eta_s": None})
-        model.fit(split.train)
+    model.fit(split.train, valid=split.valid, callback=reporter)
     train_seconds = time.perf_counter() - t0
     metrics: dict[str, Any] = {"train_seconds": round(train_seconds, 2), "protocol": "loo"}
     if len(split.test):
@@ -133,10 +132,10 @@ def train_and_register(url: str, job_id: int, req: TrainRequest) -> tuple[dict[s
     if len(split.valid):
         val = evaluate_model(model, split.valid, ks=(10,))
         metrics["val_ndcg@10"] = val["ndcg@10"]
-    if req.model == "lm":
-        metrics["best_epoch"] = int(getattr(model, "best_epoch_", 0))
-    else:
-        # Baselines are cheap: the registered one learns from every purchase, the metrics come from the split.
+    if "best_epoch" in model.fit_info_:
+        metrics["best_epoch"] = int(model.fit_info_["best_epoch"])
+    if not model.uses_validation:
+        # One-pass models are cheap: the registered one learns from every purchase, the metrics come from the split.
         model.fit(data)
     with session_scope(url) as s:
         from db.jobs import cancel_requested
