@@ -157,23 +157,35 @@ def test_one_megabyte_field(seeded, tmp_path):
         assert len(s.query(Item).filter_by(external_id="i3").one().description) == 10_000
 
 
-def test_formula_cells(seeded, tmp_path):
+def test_formula_cells_are_stored_as_given_and_escaped_only_in_exports(seeded, tmp_path):
+    from core.export import to_csv_bytes
+
     before = _counts(seeded)
-    text = ("item_id,title,category\n"
-            "i7,\"=cmd|' /C calc'!A0\",@SUM(A1)\n"
-            "\"=HYPERLINK(\"\"http://x\"\")\",Lamp,Home\n"
-            "i8,-3 for 2 deal,+Garden\n")
-    _rejected(seeded, before, _upload(seeded, tmp_path, "items", text, name="f.csv", strict=True),
-              "f.csv", "spreadsheet formula", "line 3")
-    report = _upload(seeded, tmp_path, "items", text, name="f.csv")
+    text = ("item_id,title,category,description\n"
+            "i7,\"=cmd|' /C calc'!A0\",@SUM(A1),- 100 transfer pipettes\n"
+            "\"=HYPERLINK(\"\"http://x\"\")\",Lamp,Home,+ free case\n"
+            "i8,-3 for 2 deal,+Garden,plain\n")
+    report = _upload(seeded, tmp_path, "items", text, name="f.csv", strict=True)
+    assert report.accepted, report.error
     f = report.files[0]
-    assert f.dropped["formula_in_item_id"].examples == [3]
-    assert f.flagged["formula_neutralised"].examples == [2, 4]
-    assert any("neutralised" in w and "'title'" in w for w in f.warnings)
+    assert (f.rows_kept, f.dropped, f.flagged, f.warnings) == (3, {}, {}, [])
+    assert _counts(seeded)["items"] == before["items"] + 3
     with session_scope(seeded) as s:
-        item = s.query(Item).filter_by(external_id="i7").one()
-        assert item.title == "'=cmd|' /C calc'!A0" and item.category == "'@SUM(A1)"
-        assert s.query(Item).filter_by(external_id="i8").one().category == "'+Garden"
+        rows = {i.external_id: (i.title, i.category, i.description) for i in s.query(Item)}
+    assert rows["i7"] == ("=cmd|' /C calc'!A0", "@SUM(A1)", "- 100 transfer pipettes")
+    assert rows['=HYPERLINK("http://x")'] == ("Lamp", "Home", "+ free case")
+    assert rows["i8"] == ("-3 for 2 deal", "+Garden", "plain")
+    # The export is where the escaping happens.
+    import io
+
+    import pandas as pd
+
+    frame = pd.DataFrame([(k, *v) for k, v in sorted(rows.items()) if k != "i1" and k != "i2"],
+                         columns=["item_id", "title", "category", "description"])
+    back = pd.read_csv(io.BytesIO(to_csv_bytes(frame)), dtype=str, encoding="utf-8-sig")
+    assert back.loc[back["item_id"] == "i7", "title"].item() == "'=cmd|' /C calc'!A0"
+    assert back.loc[back["item_id"] == "i7", "description"].item() == "'- 100 transfer pipettes"
+    assert "'=HYPERLINK(\"http://x\")" in back["item_id"].tolist()
 
 
 def test_truncated_last_line(seeded, tmp_path):

@@ -1,6 +1,7 @@
 """`python -m core ingest`: upload CSV exports through the column mapping; prints the validation report.
 
-Exit code 0 when the upload went in, 1 when it was rejected (the store is then unchanged), 2 on bad options.
+Exit code 0 when the upload went in, 1 when it was rejected (the store is then unchanged), 2 on bad options
+(argparse's own errors, and options that only turn out wrong once read: --sep, --encoding, --map, --chunk-rows).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from core.ingest import (
     ColumnMapping,
     IngestError,
     IngestOptions,
+    OptionError,
     Source,
     Upload,
     ValidationReport,
@@ -41,8 +43,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="events naming users/items the store lacks: create them (default) or drop the rows")
     parser.add_argument("--strict", action="store_true", help="reject the upload if any row would be dropped")
     parser.add_argument("--encoding", default=None, help="force the encoding (default: detect UTF-8 / GBK)")
-    parser.add_argument("--sep", default=None, help="force the separator (default: detect , ; tab |)")
+    parser.add_argument("--sep", default=None,
+                        help="force the separator, one character or 'tab' (default: detect , ; tab |)")
     parser.add_argument("--chunk-rows", type=int, default=100_000, help="rows per chunk (memory vs. speed)")
+    parser.add_argument("--max-bytes", type=int, default=None,
+                        help="largest decompressed file read, in bytes (default: RECOLM_MAX_UPLOAD_BYTES or 5 GB)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -82,11 +87,14 @@ def main(args: argparse.Namespace) -> int:
     try:
         overrides = parse_overrides(args.map)
         options = IngestOptions(unknown=args.unknown, strict=args.strict, chunk_rows=args.chunk_rows,
-                                encoding=args.encoding, separator=args.sep)
+                                encoding=args.encoding, separator=args.sep, max_bytes=args.max_bytes)
         uploads = []
         for kind, path in files:
             source = Source(kind, path)
             uploads.append(Upload(source, _mapping(source, args, overrides)))
+    except OptionError as exc:
+        print(f"python -m core ingest: error: {exc}", file=sys.stderr)
+        return 2
     except IngestError as exc:
         report = ValidationReport(accepted=False, error=str(exc))
     else:
