@@ -1,7 +1,8 @@
 """`python -m core ingest`: upload CSV exports through the column mapping; prints the validation report.
 
 Exit code 0 when the upload went in, 1 when it was rejected (the store is then unchanged), 2 on bad options
-(argparse's own errors, and options that only turn out wrong once read: --sep, --encoding, --map, --chunk-rows).
+(argparse's own errors, and options found wrong once read: --sep, --encoding, --map, --timestamp-format,
+--chunk-rows, --max-bytes); an option error prints its message on stderr and changes nothing.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ from core.ingest import (
     sniff,
 )
 from core.ingest.mapping import parse_overrides
+from core.ingest.timestamps import check_format
+
+EXIT_CODES = "exit status: 0 when the upload went in, 1 when it was rejected (the store unchanged), 2 on bad options"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EXIT_CODES
     parser.add_argument("--events", action="append", default=[], metavar="FILE", help="behaviour events CSV")
     parser.add_argument("--items", action="append", default=[], metavar="FILE", help="item catalogue CSV")
     parser.add_argument("--users", action="append", default=[], metavar="FILE", help="user profiles CSV")
@@ -52,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _mapping(source: Source, args: argparse.Namespace, overrides: dict[str, str]) -> ColumnMapping:
-    header = sniff(source, args.encoding, args.sep).header
+    header = sniff(source, args.encoding, args.sep, args.max_bytes).header
     mine = {c: f for c, f in overrides.items() if c in header}
     mapping = guess_mapping(source.kind, header).with_overrides(mine)
     if args.purchase_values is not None:
@@ -86,6 +91,12 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         overrides = parse_overrides(args.map)
+        if args.timestamp_format:
+            try:
+                check_format(args.timestamp_format)
+            except ValueError as exc:
+                raise OptionError(f"--timestamp-format {args.timestamp_format!r} is not valid ({exc}); use strftime "
+                                  "codes such as %d/%m/%Y %H:%M, or ISO8601, unix-seconds, unix-milliseconds") from exc
         options = IngestOptions(unknown=args.unknown, strict=args.strict, chunk_rows=args.chunk_rows,
                                 encoding=args.encoding, separator=args.sep, max_bytes=args.max_bytes)
         uploads = []

@@ -76,7 +76,7 @@ def ingest(session: Session, uploads: list[Upload], options: IngestOptions | Non
     try:
         formats = []
         for up in uploads:  # check every file before writing anything
-            fmt = sniff(up.source, options.encoding, options.separator)
+            fmt = sniff(up.source, options.encoding, options.separator, options.max_bytes)
             mapping = up.mapping or guess_mapping(up.source.kind, fmt.header)
             if mapping.kind != up.source.kind:
                 raise IngestError(f"the mapping is for a {mapping.kind} file, the file is a {up.source.kind} file",

@@ -16,6 +16,7 @@ import os
 import stat
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ SEPARATORS = (",", ";", "\t", "|")
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "latin-1", "cp1252")
 SEPARATOR_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+MAX_RATIO = 200  # real CSV exports shrink 3-30x in gzip/zip; a file expanding more is a decompression bomb
+RATIO_PROBE_BYTES = 16 << 20  # the expansion is measured over this much decompressed output
 MAX_COLUMNS = 1000  # no shop export has more; a wider header is a wrong file (or an attack on the sniffer)
 csv.field_size_limit(2**31 - 1)  # giant cells are reported by cleaning with their line, not crash the sniffing
 
@@ -200,9 +203,74 @@ def check_separator(separator: str | None) -> str | None:
     return sep
 
 
-def sniff(source: Source, encoding: str | None = None, separator: str | None = None) -> FileFormat:
-    """Check the file is non-empty CSV text and find its encoding, separator and header."""
+def _too_large(name: str, max_bytes: int) -> IngestError:
+    return IngestError(
+        f"the file is larger than the upload limit of {_size(max_bytes)} once decompressed (a .gz/.zip that "
+        "expands this far is not a shop export); split it, or raise RECOLM_MAX_UPLOAD_BYTES", file=name)
+
+
+def check_size(source: Source, max_bytes: int | None = None) -> None:
+    """Refuse, before reading it, a file over `max_bytes` (decompressed) or a .gz/.zip that expands over MAX_RATIO.
+
+    Plain files and zip members declare their size; a gzip declares it modulo 4 GB (a lower bound) and its expansion
+    is measured over the first RATIO_PROBE_BYTES of output, so a bomb is refused in well under a second.
+    read_chunks still counts every byte, for what cannot be told in advance.
+    """
+    if max_bytes is None:
+        from core.config import max_upload_bytes
+
+        max_bytes = max_upload_bytes()
+    if isinstance(source.data, Path):
+        source.check_regular()
+        raw: BinaryIO = open(source.data, "rb")  # noqa: SIM115 - closed below
+    else:
+        raw = io.BytesIO(source.data)
+    with raw:
+        total = raw.seek(0, io.SEEK_END)
+        raw.seek(0)
+        head = raw.read(4)
+        raw.seek(0)
+        if head[:2] == b"\x1f\x8b":
+            if total >= 4:
+                raw.seek(total - 4)
+                if int.from_bytes(raw.read(4), "little") > max_bytes:
+                    raise _too_large(source.name, max_bytes)
+                raw.seek(0)
+            out, fed, d = 0, 0, zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                while out < RATIO_PROBE_BYTES and not d.eof:
+                    piece = raw.read(16 << 10)
+                    if not piece:
+                        break
+                    fed += len(piece)
+                    out += len(d.decompress(piece))
+            except zlib.error:
+                return  # a damaged gzip: reading it says so in its own words
+            if out >= RATIO_PROBE_BYTES and out > MAX_RATIO * fed:
+                raise IngestError(
+                    f"the .gz expands more than {MAX_RATIO}x ({_size(fed)} became {_size(out)} and it goes on): "
+                    "that is a decompression bomb, not a CSV export; upload the plain CSV", file=source.name)
+        elif head == b"PK\x03\x04" and source.name.lower().endswith(".zip"):
+            try:
+                infos = [i for i in zipfile.ZipFile(raw).infolist() if not i.is_dir()]
+            except zipfile.BadZipFile:
+                return
+            for info in infos:
+                if info.file_size > max_bytes:
+                    raise _too_large(source.name, max_bytes)
+                if info.file_size >= RATIO_PROBE_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                    raise IngestError(
+                        f"the .zip member {info.filename!r} expands more than {MAX_RATIO}x ({_size(info.compress_size)}"
+                        f" to {_size(info.file_size)}): a decompression bomb, not a CSV export", file=source.name)
+        elif total > max_bytes:
+            raise _too_large(source.name, max_bytes)
+
+
+def sniff(source: Source, encoding: str | None = None, separator: str | None = None,
+          max_bytes: int | None = None) -> FileFormat:
+    """Check the file is non-empty CSV text of a sane size and find its encoding, separator and header."""
     separator = check_separator(separator)
+    check_size(source, max_bytes)
     sample = _read_sample(source)
     if not sample.strip():
         raise IngestError("the file is empty" if not sample else "the file holds only blank lines", file=source.name)
@@ -265,10 +333,7 @@ class _Tail(io.RawIOBase):
         buffer[:n] = data
         self.bytes_read += n
         if self.max_bytes is not None and self.bytes_read > self.max_bytes:
-            raise IngestError(
-                f"the file is larger than the upload limit of {_size(self.max_bytes)} once decompressed (a .gz/.zip "
-                "that expands this far is not a shop export); split it, or raise RECOLM_MAX_UPLOAD_BYTES",
-                file=self.name)
+            raise _too_large(self.name, self.max_bytes)
         self.tail = (self.tail + data)[-TAIL_BYTES:]
         return n
 
@@ -332,6 +397,9 @@ def read_chunks(source: Source, fmt: FileFormat, chunk_rows: int = 100_000,
             "as UTF-8 CSV and upload again", file=source.name, line=line or None) from exc
     except IngestError:
         raise
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:  # gzip.BadGzipFile is an OSError
+        raise IngestError(f"cannot read the file to its end ({exc}); the .gz/.zip is damaged, export it again",
+                          file=source.name) from exc
     except pd.errors.ParserError as exc:
         text = str(exc)
         if "EOF inside string" in text or "EOF following" in text:
