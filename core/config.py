@@ -58,3 +58,8 @@ def max_upload_bytes() -> int:
 def first_start_lm() -> bool:
     """Whether the first start also queues a short LM training on the demo shop (`RECOLM_FIRST_START_LM=0`: no)."""
     return os.environ.get("RECOLM_FIRST_START_LM", "1").strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def first_start_lm_minutes() -> float:
+    """Training budget of that first-start LM, `RECOLM_FIRST_START_LM_MINUTES` (default 2: done within ~3 minutes)."""
+    return float(os.environ.get("RECOLM_FIRST_START_LM_MINUTES", "2"))
