@@ -137,6 +137,7 @@ else:
                 "val NDCG@10": j.metrics.get("val_ndcg@10"),
                 "model id": j.model_id,
                 "error": (j.error or "").split("\n")[0],
+                "note": j.metrics.get("activation_note"),
             }
             for j in jobs
         ]

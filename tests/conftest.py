@@ -14,6 +14,8 @@ SHARED_DATA = Path(os.environ.get("RECOLM_SHARED_DATA", ROOT.parent / "shared" /
 # Keep torch/BLAS from oversubscribing the 2 cores when several things run.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# No test spawns the first start's minutes-long background LM training unless it asks for it (test_demo does).
+os.environ.setdefault("RECOLM_FIRST_START_LM", "0")
 
 
 def shared_path(*parts: str) -> Path:
@@ -50,7 +52,7 @@ def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ["RECOLM_ARTIFACTS_DIR"] = str(home / "artifacts")
     try:
         with session_scope(url) as session:
-            build_demo(session, seed=7, n_users=800, n_items=400)
+            build_demo(session, seed=7, n_users=800, n_items=400, queue_lm=False)
     finally:
         for k, v in old.items():
             if v is None:

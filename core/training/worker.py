@@ -1,7 +1,8 @@
 """The training worker: runs one job in its own process and reports to the store.
 
 Steps: mark running -> load the store's purchases -> leave-one-out split -> fit (the LM reports progress
-and honours cancellation through its callback) -> test metrics -> register the model (activate if asked).
+and honours cancellation through its callback) -> test metrics -> register the model (activate if asked, or only
+when it beats the active model on the job's held-out split: the reason is kept in the job's metrics).
 Any exception marks the job failed with its message; the active model is only changed after success.
 """
 
@@ -31,10 +32,14 @@ class TrainRequest:
     activate: bool = True
     model_params: dict[str, Any] = field(default_factory=dict)
     warm_start_model: int | None = None  # registry id of an lm to fine-tune from
+    # Activate only when the new model beats the active one on this job's held-out split (the first-start LM).
+    activate_if_better: bool = False
+    nice: int = 0  # raise the worker's niceness by this much (a background job must not slow the dashboard)
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TrainRequest:
-        known = {k: params[k] for k in ("model", "name", "activate", "model_params", "warm_start_model") if k in params}
+        keys = ("model", "name", "activate", "model_params", "warm_start_model", "activate_if_better", "nice")
+        known = {k: params[k] for k in keys if k in params}
         unknown = sorted(set(params) - set(known))
         if unknown:
             raise ValueError(f"Unknown training job parameter(s): {', '.join(unknown)}")
@@ -47,6 +52,8 @@ class TrainRequest:
             "activate": self.activate,
             "model_params": dict(self.model_params),
             "warm_start_model": self.warm_start_model,
+            "activate_if_better": self.activate_if_better,
+            "nice": self.nice,
         }
 
 
@@ -110,6 +117,41 @@ def _model_params(req: TrainRequest, url: str) -> dict[str, Any]:
     return params
 
 
+def _beats_active(url: str, split, metrics: dict[str, Any], kind: str) -> tuple[bool, dict[str, Any]]:
+    """Whether the new model's test NDCG@10 beats the active model's on the same split, and the record of why.
+
+    The active model is refitted on this split's training part (baselines take seconds), so both are scored on
+    purchases neither has seen; an active LM is judged by its stored leave-one-out NDCG@10 instead of retraining.
+    """
+    from core.evaluation.metrics import evaluate_model
+    from core.models import make_model
+    from db.engine import session_scope
+    from db.registry import active_model
+
+    with session_scope(url) as s:
+        row = active_model(s)
+        active = None if row is None else (row.id, row.name, row.version, row.kind, dict(row.params),
+                                           dict(row.metrics or {}))
+    new = metrics.get("ndcg@10")
+    if active is None:
+        return True, {"activated": True, "reason": "no model was active"}
+    model_id, name, version, active_kind, params, stored = active
+    if active_kind == "lm":
+        theirs = stored.get("ndcg@10")
+    else:
+        theirs = evaluate_model(make_model(active_kind, **params).fit(split.train), split.test, ks=(10,))["ndcg@10"]
+    record = {"compared_with": f"{name} v{version} (model {model_id})", "active_ndcg@10": theirs,
+              f"{kind}_ndcg@10": new}
+    if new is None or theirs is None:
+        return False, {**record, "activated": False,
+                       "reason": "no held-out NDCG@10 to compare; the active model is kept"}
+    better = new > theirs
+    reason = (f"{kind} NDCG@10 {new:.4f} beats {name}'s {theirs:.4f} on the held-out split: activated" if better
+              else f"{kind} NDCG@10 {new:.4f} does not beat {name}'s {theirs:.4f} on the held-out split: "
+                   f"{name} stays active")
+    return better, {**record, "activated": better, "reason": reason}
+
+
 def train_and_register(url: str, job_id: int, req: TrainRequest) -> tuple[dict[str, Any], int]:
     """Fit, evaluate on the held-out last purchases, register. Returns (metrics, model id)."""
     from core.evaluation.metrics import evaluate_model
@@ -137,6 +179,10 @@ def train_and_register(url: str, job_id: int, req: TrainRequest) -> tuple[dict[s
     if not model.uses_validation:
         # One-pass models are cheap: the registered one learns from every purchase, the metrics come from the split.
         model.fit(data)
+    activate = req.activate
+    if req.activate_if_better:
+        activate, metrics["activation"] = _beats_active(url, split, metrics, req.model)
+        metrics["activation_note"] = metrics["activation"]["reason"]
     with session_scope(url) as s:
         from db.jobs import cancel_requested
 
@@ -146,7 +192,7 @@ def train_and_register(url: str, job_id: int, req: TrainRequest) -> tuple[dict[s
             raise TrainingStopped(f"job {job_id} cancelled")
         row = register_model(
             s, model, name=req.name or req.model, dataset_id=data.dataset_id, metrics=metrics,
-            train_seconds=train_seconds, activate=req.activate,
+            train_seconds=train_seconds, activate=activate,
         )
         model_id = row.id
     return metrics, model_id
@@ -166,6 +212,8 @@ def run_job(url: str, job_id: int) -> int:
         params = dict(job.params)
     try:
         req = TrainRequest.from_params(params)
+        if req.nice > 0:
+            os.nice(req.nice)
         metrics, model_id = train_and_register(url, job_id, req)
     except TrainingStopped:
         with session_scope(url) as s:
