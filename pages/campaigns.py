@@ -12,6 +12,7 @@ from core.export import to_csv_bytes
 from core.uplift import LEARNERS
 from db.campaigns import campaign_options, experiment_label, list_campaigns, randomised_campaigns
 from pages.common import store_session
+from pages.components.uplift_report import render_uplift_evaluation
 
 NO_EXPERIMENT = "none — rank by propensity (not causal)"
 PLAN_KEY = "coupon_plan"
@@ -131,10 +132,7 @@ if plan.evaluation is not None:
     fig.update_layout(title="Qini curve", xaxis_title="customers targeted (%)",
                       yaxis_title=f"incremental {ev.outcome} (held-out users)", height=380)
     st.plotly_chart(fig, key="qini")
-    rows = [{"targeting": "random", "Qini coefficient": ev.random_qini, f"uplift@{ev.k:.0%}": ev.random_uplift_at_k}]
-    rows += [{"targeting": le.name, "Qini coefficient": le.qini, f"uplift@{ev.k:.0%}": le.uplift_at_k}
-             for le in ev.learners]
-    st.dataframe(rows, hide_index=True, key="qini_table")
+    render_uplift_evaluation(ev, "qini")
     cal = plan.calibration.get("converted")
     if cal:
         st.caption(
