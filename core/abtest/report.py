@@ -176,6 +176,15 @@ def experiment_report(frame: pd.DataFrame, options: ReportOptions | None = None)
         for col in (s.column, s.denominator):
             if col is not None and col not in df:
                 raise ValueError(f"metric {s.name!r} reads column {col!r}, which the frame does not have")
+    for s in specs:  # metric columns may arrive as text (extra file columns): numbers or a named error
+        for col in (s.column, s.denominator):
+            if col is not None and not pd.api.types.is_numeric_dtype(df[col]):
+                values = pd.to_numeric(df[col], errors="coerce")
+                bad = values.isna() & df[col].notna()
+                if bad.any():
+                    raise ValueError(f"metric {s.name!r}: column {col!r} must be numeric; row(s) "
+                                     f"{list(df.index[bad][:5])} are not")
+                df[col] = values.astype(float)
     by_name = {s.name: s for s in specs}
     unknown = [g for g in options.guardrails if g not in by_name]
     if unknown:

@@ -32,6 +32,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "(adds orders per user and average order value)")
     parser.add_argument("--segments", default="", metavar="COLS", help="file columns to break the effect down by, "
                         "e.g. region,device")
+    parser.add_argument("--keep", default="", metavar="COLS", help="more file columns to carry for --ratio "
+                        "metrics, e.g. sessions,items")
+    parser.add_argument("--ratio", action="append", default=[], metavar="NAME=NUM/DEN",
+                        help="extra ratio metric over two per-user columns, delta method, e.g. "
+                        "'revenue per order=revenue/orders'; repeatable")
     parser.add_argument("--segment-metric", default="conversion", help="metric of the segment breakdown")
     parser.add_argument("--guardrail", action="append", default=[], metavar="METRIC=MARGIN",
                         help="non-inferiority guardrail, e.g. 'average order value=0.02' (may be 2 %% worse); "
@@ -78,11 +83,27 @@ def _prior(text: str | None):
     return BetaPrior.from_mean(mean, weight)
 
 
-def options_from_args(args: argparse.Namespace):
+def _ratios(items: list[str]):
+    from core.abtest.metrics import MetricSpec
+
+    out = []
+    for item in items:
+        name, sep, expr = item.rpartition("=")
+        num, slash, den = expr.partition("/")
+        if not (sep and slash and name.strip() and num.strip() and den.strip()):
+            raise ValueError(f"--ratio {item!r} is not NAME=NUMERATOR/DENOMINATOR (e.g. 'aov=revenue/orders')")
+        out.append(MetricSpec(name.strip(), "ratio", num.strip(), denominator=den.strip()))
+    return out
+
+
+def options_from_args(args: argparse.Namespace, frame):
     """The report options the command line asks for (one place, so the JSON says what was run)."""
+    from core.abtest.metrics import default_metrics
     from core.abtest.report import ReportOptions
 
+    ratios = _ratios(args.ratio)
     return ReportOptions(
+        metrics=None if not ratios else [*default_metrics(frame), *ratios],
         control=args.control, alpha=args.alpha, correction=args.correction, guardrails=_guardrails(args.guardrail),
         cap_quantile=args.cap_quantile, cap_value=args.cap_value,
         segments=[c.strip() for c in args.segments.split(",") if c.strip()], segment_metric=args.segment_metric,
@@ -98,7 +119,8 @@ def main(args: argparse.Namespace) -> int:
         choices = HygieneChoices(mismatches=args.mismatches, multi_arm=args.multi_arm, duplicates=args.duplicates)
         if args.log:
             frame, mapping = read_log(args.log, parse_mapping(args.mapping), orders=args.orders,
-                                      segments=[c.strip() for c in args.segments.split(",") if c.strip()])
+                                      segments=[c.strip() for c in f"{args.segments},{args.keep}".split(",")
+                                                if c.strip()])
             source = {"log": args.log, "mapping": mapping}
         else:
             from db.experiments import get_experiment, load_exposures
@@ -111,7 +133,7 @@ def main(args: argparse.Namespace) -> int:
                 args.split = args.split or ",".join(f"{arm}={share:g}" for arm, share in planned.items())
                 source = {"experiment": exp.id, "name": exp.name, "source": exp.source}
         cleaned, report = clean(frame, choices)
-        full = experiment_report(cleaned, options_from_args(args))
+        full = experiment_report(cleaned, options_from_args(args, cleaned))
         result = full.analysis
     except (ValueError, KeyError, FileNotFoundError) as exc:
         print(f"abtest: {exc}", file=sys.stderr)
