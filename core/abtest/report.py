@@ -47,6 +47,7 @@ class ReportOptions:
     use_cuped: with a pre_metric column, proportion and mean metrics use CUPED-adjusted differences and p-values.
     sequential_tau: mSPRT mixing scale (None: 10 % of the first look's control rate, fixed for the experiment).
     plan_correction: how the planner splits alpha over arms vs control ("bonferroni" or "dunnett").
+    Guardrails and segment cells use the unadjusted tests (CUPED applies to the metrics table and the analysis).
     """
 
     control: str | None = None
