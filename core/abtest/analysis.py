@@ -236,11 +236,9 @@ def sequential_scale(df: pd.DataFrame, control: str, variant: str, tau: float | 
         part = part[part["timestamp"].notna()]
         day = pd.to_datetime(part["timestamp"]).dt.floor("D")
         is_v = part["variant"] == variant
-        for d in sorted(day.unique()):
-            upto = day <= d
-            ctrl = part.loc[upto & ~is_v, "converted"]
-            if len(ctrl) and (upto & is_v).any():
-                return _tau(float(ctrl.mean()))
+        if is_v.any() and (~is_v).any():
+            first_look = max(day[is_v].min(), day[~is_v].min())  # the first day both arms have users
+            return _tau(float(part.loc[(day <= first_look) & ~is_v, "converted"].mean()))
     ctrl = part.loc[part["variant"] == control, "converted"]
     return _tau(float(ctrl.mean()) if len(ctrl) else 0.0)
 
