@@ -13,6 +13,7 @@ from core.uplift import LEARNERS
 from db.campaigns import campaign_options, experiment_label, list_campaigns, randomised_campaigns
 from pages.common import store_session
 from pages.components.charts import show
+from pages.components.uplift_report import render_uplift_evaluation
 
 NO_EXPERIMENT = "none — rank by propensity (not causal)"
 PLAN_KEY = "coupon_plan"
@@ -129,7 +130,7 @@ if plan.evaluation is not None:
     fig.update_layout(title="Qini curve", xaxis_title="customers targeted (%)",
                       yaxis_title=f"incremental {ev.outcome} (held-out users)")
     show(fig, "qini", height=380)
-    st.dataframe(ev.qini_table(), hide_index=True, key="qini_table")
+    render_uplift_evaluation(ev, "qini")
     cal = plan.calibration.get("converted")
     if cal:
         st.caption(

@@ -51,3 +51,25 @@ def test_bad_input_is_named():
         sample_size_plan(0.1, 0.02, daily_traffic=0)
     with pytest.raises(ValueError, match="baseline \\+ mde"):
         sample_size_plan(0.9, 0.2, relative=True)
+
+
+@pytest.mark.parametrize(("k", "table"), [(1, 1.960), (2, 2.212), (3, 2.349), (4, 2.442)])
+def test_dunnett_critical_values_match_the_table(k, table):
+    # Dunnett (1955) / Bechhofer-Dunnett two-sided table, infinite df, alpha 0.05, equal arms.
+    from core.abtest.planner import dunnett_critical
+
+    assert dunnett_critical(k, 0.05) == pytest.approx(table, abs=2e-3)
+
+
+def test_three_arms_split_alpha_bonferroni_or_dunnett():
+    two = sample_size_plan(0.1, 0.05)
+    bonf = sample_size_plan(0.1, 0.05, n_arms=3)
+    dunn = sample_size_plan(0.1, 0.05, n_arms=3, correction="dunnett")
+    assert bonf.per_test_alpha == pytest.approx(0.025) and bonf.correction == "bonferroni"
+    assert 0.025 < dunn.per_test_alpha < 0.05
+    assert two.n_per_arm < dunn.n_per_arm < bonf.n_per_arm
+    h = bonf.effect_size
+    assert bonf.n_per_arm == math.ceil(2 * ((norm.ppf(1 - 0.025 / 2) + norm.ppf(0.8)) / h) ** 2) or \
+        bonf.n_per_arm == math.ceil(2 * ((norm.ppf(1 - 0.025 / 2) + norm.ppf(0.8)) / h) ** 2) - 1
+    with pytest.raises(ValueError, match="bonferroni"):
+        sample_size_plan(0.1, 0.05, n_arms=3, correction="sidak-ish")

@@ -28,11 +28,13 @@ from core.uplift import (
     random_baseline,
     uplift_at_k,
 )
-from core.uplift.calibration import UpliftCalibration, calibrate_uplift
+from core.uplift.calibration import UpliftCalibration, calibrate_uplift, cross_fitted_check
+from core.uplift.metrics import bootstrap_uplift
 
 EVAL_K = 0.3
 HOLDOUT = 0.3
 CROSS_FIT_FOLDS = 5
+BOOTSTRAP_DRAWS = 200
 
 
 @dataclass
@@ -42,6 +44,11 @@ class LearnerEval:
     uplift_at_k: float
     curve_fraction: list[float]
     curve_gain: list[float]
+    # 95 % percentile bootstrap intervals on the held-out users (seeded with the campaign's seed)
+    qini_ci: tuple[float, float] = (float("nan"), float("nan"))
+    uplift_at_k_ci: tuple[float, float] = (float("nan"), float("nan"))
+    # calibration fitted on one half of the held-out users, judged on the other (core.uplift.calibration)
+    calibration: dict | None = None
 
 
 @dataclass
@@ -65,7 +72,9 @@ class UpliftEvaluation:
             "n_test": self.n_test, "average_effect": self.average_effect,
             "random": {"qini": self.random_qini, "qini_std": self.random_qini_std,
                        "uplift_at_k": self.random_uplift_at_k},
-            "learners": {le.name: {"qini": le.qini, "uplift_at_k": le.uplift_at_k} for le in self.learners},
+            "learners": {le.name: {"qini": le.qini, "qini_ci": list(le.qini_ci), "uplift_at_k": le.uplift_at_k,
+                                   "uplift_at_k_ci": list(le.uplift_at_k_ci), "calibration": le.calibration}
+                         for le in self.learners},
         }
 
     def qini_curves(self) -> dict[str, tuple[list[float], list[float]]]:
@@ -77,11 +86,19 @@ class UpliftEvaluation:
         return curves
 
     def qini_table(self) -> list[dict]:
-        """Qini coefficient and uplift@k per targeting, random first."""
-        at_k = f"uplift@{self.k:.0%}"
-        rows = [{"targeting": "random", "Qini coefficient": self.random_qini, at_k: self.random_uplift_at_k}]
-        return rows + [{"targeting": le.name, "Qini coefficient": le.qini, at_k: le.uplift_at_k}
-                       for le in self.learners]
+        """Qini coefficient and uplift@k per targeting with their bootstrap intervals, random first."""
+        k = f"uplift@{self.k:.0%}"
+        nan = float("nan")
+        rows = [{"targeting": "random", "Qini coefficient": self.random_qini, "Qini low": nan, "Qini high": nan,
+                 k: self.random_uplift_at_k, f"{k} low": nan, f"{k} high": nan,
+                 "calibrated slope on other half": nan}]
+        for le in self.learners:
+            cal = le.calibration or {}
+            rows.append({"targeting": le.name, "Qini coefficient": le.qini, "Qini low": le.qini_ci[0],
+                         "Qini high": le.qini_ci[1], k: le.uplift_at_k, f"{k} low": le.uplift_at_k_ci[0],
+                         f"{k} high": le.uplift_at_k_ci[1],
+                         "calibrated slope on other half": cal.get("heldout_slope", nan)})
+        return rows
 
 
 @dataclass
@@ -182,8 +199,12 @@ def _evaluate(X: np.ndarray, t: np.ndarray, y: np.ndarray, spec: CampaignSpec, e
             at_k = uplift_at_k(y[te], t[te], s, EVAL_K)
         except ValueError:
             at_k = float("nan")
+        boot = bootstrap_uplift(y[te], t[te], s, EVAL_K, n_boot=BOOTSTRAP_DRAWS, seed=spec.seed)
+        check = cross_fitted_check(y[te], t[te], s, model.predict_outcomes(X[te])[0], seed=spec.seed)
         ev.learners.append(LearnerEval(name, qini_coefficient(y[te], t[te], s), at_k,
-                                       curve.fraction.tolist(), curve.gain.tolist()))
+                                       curve.fraction.tolist(), curve.gain.tolist(),
+                                       (boot.qini.low, boot.qini.high), (boot.uplift_at_k.low, boot.uplift_at_k.high),
+                                       check.to_dict()))
     return ev
 
 
