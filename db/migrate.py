@@ -99,6 +99,23 @@ def _lock_in_transaction(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
 
 
+def resync_id_sequences(conn: Connection, tables: list[str] | None = None) -> None:
+    """PostgreSQL: move each table's id sequence past its largest id.
+
+    db.shop_write assigns user/item ids itself (to map external ids without a round trip), which a serial
+    sequence does not see; an old store written that way would otherwise collide on its next ORM insert.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    insp = inspect(conn)
+    names = tables or [t for t in insp.get_table_names() if any(c["name"] == "id" for c in insp.get_columns(t))]
+    for name in names:
+        seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": name}).scalar()
+        if seq:
+            conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT MAX(id) FROM "{name}"), 0) + 1, false)'),
+                         {"s": seq})
+
+
 def ensure_schema(engine: Engine) -> SchemaState:
     """Bring the store at `engine` to the head revision, or refuse it with the reason. Returns the final state."""
     head = head_revision()
@@ -121,6 +138,7 @@ def ensure_schema(engine: Engine) -> SchemaState:
                         f"this RecoLM can upgrade only version {SCHEMA_VERSION}. Export your data and re-import it."
                     )
                 command.stamp(cfg, BASELINE_REVISION)
+                resync_id_sequences(conn)
             elif foreign:
                 raise SchemaMismatchError(
                     f"The database at {_where(engine)} holds tables ({', '.join(foreign[:5])}"

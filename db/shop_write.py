@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from db.migrate import resync_id_sequences
 from db.models import Dataset, Event, Item, User
 
 USER_FIELDS = ("age", "gender", "region", "signup_date")
@@ -95,6 +96,7 @@ class ShopWriter:
                 id_map[ext] = int(new_id)
             conn.execute(insert(model), rows)
             setattr(self, next_attr, start + len(new))
+            resync_id_sequences(conn, [model.__tablename__])
         old = df[known]
         if len(old) and cols:
             rows = _records(old, cols)

@@ -110,6 +110,9 @@ def test_a_later_file_failing_rolls_back_everything(backend_store_url, tmp_path)
     # ...and the store still takes the next good upload, ids continuing where they were.
     assert ingest_into_store(backend_store_url, [Upload(Source("items", items))]).accepted
     assert _counts(backend_store_url)["items"] == before["items"] + 2
+    with session_scope(backend_store_url) as s:  # an ORM insert after the writer's own ids does not collide
+        s.add(Item(external_id="made-by-orm", attributes={}))
+    assert _counts(backend_store_url)["items"] == before["items"] + 3
 
 
 def test_demo_build_registry_and_reading(backend_demo_store):
