@@ -173,3 +173,25 @@ def test_evaluation_runs_are_stored_and_read_back(backend_demo_store):
     assert stored.protocol == "loo" and stored.config["ks"] == [10]
     assert stored.results == result.to_records()
     assert len(table) == 2 and run_id in set(runs["id"])
+
+
+def test_uploads_stream_into_postgresql_with_copy(backend_store_url, demo_csvs, monkeypatch):
+    """On PostgreSQL every new user, item and event row goes through COPY; SQLite keeps its executemany path."""
+    import db.shop_write as shop_write
+
+    copied: dict[str, int] = {}
+    real = shop_write.copy_rows
+
+    def spy(conn, table, columns, rows, coerce=True):
+        n = real(conn, table, columns, rows, coerce)
+        copied[table.name] = copied.get(table.name, 0) + n
+        return n
+
+    monkeypatch.setattr(shop_write, "copy_rows", spy)
+    report = ingest_into_store(backend_store_url, [Upload(Source(k, p)) for k, p in demo_csvs.items()])
+    assert report.accepted, report.error
+    counts = _counts(backend_store_url)
+    if backend_store_url.startswith("postgresql"):
+        assert copied == {"users": counts["users"], "items": counts["items"], "events": counts["events"]}
+    else:
+        assert copied == {}
