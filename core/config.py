@@ -45,3 +45,8 @@ def artifacts_dir(db_url: str | None = None) -> Path:
 def n_threads() -> int:
     """Threads for torch / BLAS work: the machine's cores, overridable with `RECOLM_THREADS`."""
     return int(os.environ.get("RECOLM_THREADS", os.cpu_count() or 1))
+
+
+def ray_address() -> str | None:
+    """`--engine ray`: a Ray cluster address (`RECOLM_RAY_ADDRESS`, e.g. ray://head:10001); None = local mode."""
+    return os.environ.get("RECOLM_RAY_ADDRESS") or None

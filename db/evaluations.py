@@ -111,9 +111,10 @@ def evaluate_store(
     diversity: str = "auto",
     store: bool = True,
     progress=None,
+    runner=None,
 ) -> tuple[EvaluationResult, EvaluationRun | None]:
     """Evaluate registered models / baseline kinds on the store's purchases and record the run (the one call the
-    page and the CLI make)."""
+    page and the CLI make). `runner`: run_evaluation (default) or a drop-in such as Ray's ray_run_evaluation."""
     from core.data import from_store
     from core.evaluation.evaluate import run_evaluation
 
@@ -123,7 +124,7 @@ def evaluate_store(
     data = from_store(session)
     if sum(len(s) for s in data.sequences) == 0:
         raise ValueError("The store has no purchases yet; upload events or build the demo shop first")
-    result = run_evaluation(data, specs, protocol=protocol, ks=ks, split_kwargs=split_kwargs, diversity=diversity,
+    result = (runner or run_evaluation)(data, specs, protocol=protocol, ks=ks, split_kwargs=split_kwargs, diversity=diversity,
                             progress=progress)
     run = save_run(session, result) if store else None
     return result, run
