@@ -6,6 +6,6 @@ give the same results. Local mode by default (`ray.init(num_cpus=...)` on this m
 `RECOLM_RAY_ADDRESS=ray://host:10001` (or `auto`).
 """
 
-from core.distributed.ray_engine import ray_batch_recommend, ray_run_evaluation, ray_session
+from core.distributed.ray_engine import ScorerPool, ray_batch_recommend, ray_run_evaluation, ray_session
 
-__all__ = ["ray_batch_recommend", "ray_run_evaluation", "ray_session"]
+__all__ = ["ScorerPool", "ray_batch_recommend", "ray_run_evaluation", "ray_session"]

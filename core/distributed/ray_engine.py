@@ -63,6 +63,13 @@ class ShardResult:
     n_users: int
     seconds: float
     worker_pid: int
+    worker_peak_rss_mb: float  # the worker's peak resident memory so far (model + one shard at a time)
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _scorer_class(ray):
@@ -82,7 +89,9 @@ def _scorer_class(ray):
                                      with_reasons=with_reasons)
             path = Path(out_dir) / f"part-{shard:05d}.parquet"
             result.frame.to_parquet(path, index=False)
-            return ShardResult(shard, str(path), len(users), time.perf_counter() - t0, os.getpid())
+            n = len(users)
+            del result
+            return ShardResult(shard, str(path), n, time.perf_counter() - t0, os.getpid(), _peak_rss_mb())
 
         def pid(self) -> int:
             return os.getpid()
@@ -96,6 +105,59 @@ def shard_users(users: np.ndarray, n_shards: int) -> list[np.ndarray]:
     return [s for s in np.array_split(np.asarray(users, dtype=np.int64), n_shards) if len(s)]
 
 
+class ScorerPool:
+    """`n_workers` Ray actors holding one service each (put in the object store once, received once per actor).
+
+    Reusable across batches, so the workers' start-up and model load are paid once (`startup_seconds`).
+    """
+
+    def __init__(self, service: RecommendationService, n_workers: int = DEFAULT_LOCAL_CPUS):
+        import ray
+
+        t0 = time.perf_counter()
+        self.service = service
+        ref = ray.put(service)
+        scorer = _scorer_class(ray)
+        self.actors = [scorer.remote(ref) for _ in range(max(1, n_workers))]
+        ray.get([a.pid.remote() for a in self.actors])  # wait until every worker holds the model
+        self.startup_seconds = time.perf_counter() - t0
+
+    def run(self, out_dir: str | Path, user_indices: np.ndarray | None = None, k: int = 10, exclude_seen: bool = True,
+            flt: ItemFilter | None = None, with_reasons: bool = True, users_per_shard: int = 50_000,
+            collect: bool = True) -> tuple[BatchResult, list[ShardResult]]:
+        """Score the users shard by shard (at least one shard per worker); see ray_batch_recommend."""
+        import ray
+
+        t0 = time.perf_counter()
+        n_users = self.service.data.n_users
+        users = np.arange(n_users) if user_indices is None else np.asarray(user_indices, dtype=np.int64)
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob("part-*.parquet"):
+            old.unlink()
+        n = len(self.actors)
+        shards = shard_users(users, max(n, -(-len(users) // users_per_shard)))
+        pending = [self.actors[i % n].score.remote(i, part, str(out), k, exclude_seen, flt, with_reasons)
+                   for i, part in enumerate(shards)]
+        shard_results = sorted(ray.get(pending), key=lambda r: r.shard)
+        frames = [pd.read_parquet(r.path) for r in shard_results] if collect else []
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return BatchResult(frame=frame, n_users=len(users), seconds=time.perf_counter() - t0), shard_results
+
+    def close(self) -> None:
+        import ray
+
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors = []
+
+    def __enter__(self) -> ScorerPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def ray_batch_recommend(
     service: RecommendationService,
     out_dir: str | Path,
@@ -106,29 +168,20 @@ def ray_batch_recommend(
     with_reasons: bool = True,
     n_workers: int = DEFAULT_LOCAL_CPUS,
     users_per_shard: int = 50_000,
+    collect: bool = True,
 ) -> tuple[BatchResult, list[ShardResult]]:
-    """`core.recommend.batch.batch_recommend` sharded over Ray actors; Parquet partitions land in `out_dir`."""
-    import ray
+    """`core.recommend.batch.batch_recommend` sharded over Ray actors; Parquet partitions land in `out_dir`.
 
+    Shards are contiguous, so the partitions read back in order give the single-process frame. collect=False
+    leaves the rows in the partitions (the returned frame is empty), so the driver's memory does not grow with
+    the number of users; each worker holds the model plus one shard. `seconds` includes the workers' start-up.
+    """
     t0 = time.perf_counter()
-    users = np.arange(service.data.n_users) if user_indices is None else np.asarray(user_indices, dtype=np.int64)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("part-*.parquet"):
-        old.unlink()
-    shards = shard_users(users, max(n_workers, -(-len(users) // users_per_shard)))
-    n_workers = max(1, min(n_workers, len(shards)))
-    service_ref = ray.put(service)
-    scorer = _scorer_class(ray)
-    actors = [scorer.remote(service_ref) for _ in range(n_workers)]
-    pending = [actors[i % n_workers].score.remote(i, part, str(out), k, exclude_seen, flt, with_reasons)
-               for i, part in enumerate(shards)]
-    shard_results = sorted(ray.get(pending), key=lambda r: r.shard)
-    for actor in actors:
-        ray.kill(actor)
-    frames = [pd.read_parquet(r.path) for r in shard_results]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return BatchResult(frame=frame, n_users=len(users), seconds=time.perf_counter() - t0), shard_results
+    with ScorerPool(service, n_workers) as pool:
+        result, shards = pool.run(out_dir, user_indices, k=k, exclude_seen=exclude_seen, flt=flt,
+                                  with_reasons=with_reasons, users_per_shard=users_per_shard, collect=collect)
+    result.seconds = time.perf_counter() - t0
+    return result, shards
 
 
 def _evaluate_one(data, spec: ModelSpec, split, ks, diversity: str, batch_size: int) -> EvaluationResult:
