@@ -4,7 +4,8 @@
 
 Stages (each prints its figures; --json prints them all as one object at the end):
   1. ingest    users, items, events through the upload writer (db.shop_write: COPY on PostgreSQL), one transaction:
-               rows/s and this process's peak memory; the database's size afterwards.
+               rows/s and this process's peak memory; the database's size afterwards; then the same
+               `--compare-rows` events written by COPY and by executemany INSERT (rolled back) for comparison.
   2. read      core.data.from_store (every purchase sequence): seconds, memory.
   3. train     item-kNN on all purchases (EASE's dense item x item matrix is 100k^2 floats = 40 GB at 100k items, so
                at this size the EASE alternative is the sparse item-kNN: top `--neighbors` per item, ~100k x 100
@@ -183,6 +184,40 @@ def ingest(url: str, args) -> dict:
     return out
 
 
+def copy_vs_inserts(url: str, args) -> dict:
+    """The same events written by COPY and by SQLAlchemy's executemany INSERT, each in a rolled-back transaction."""
+    from sqlalchemy import insert
+
+    from db.engine import open_store
+    from db.models import Event
+    from db.shop_write import ShopWriter, copy_rows, new_dataset
+
+    rng = np.random.default_rng(args.seed + 1)
+    chunk = events_chunk(args.compare_rows, args.users, args.items, rng)
+    out = {"rows": args.compare_rows}
+    for how in ("insert", "copy"):
+        session = open_store(url)()
+        try:
+            ds = new_dataset(session, "events", "bench compare")
+            writer = ShopWriter(session, ds, unknown="drop")
+            rows = pd.DataFrame({"user_id": chunk["user_id"].map(writer.user_ids).astype("int64"),
+                                 "item_id": chunk["item_id"].map(writer.item_ids).astype("int64"),
+                                 "action": chunk["action"], "ts": chunk["ts"].astype(object), "dataset_id": ds.id})
+            conn = session.connection()
+            t0 = time.perf_counter()
+            if how == "copy":
+                copy_rows(conn, Event.__table__, list(rows.columns), rows.itertuples(index=False, name=None),
+                          coerce=False)
+            else:
+                conn.execute(insert(Event), rows.to_dict("records"))
+            out[f"{how}_rows_per_s"] = round(len(rows) / (time.perf_counter() - t0))
+        finally:
+            session.rollback()
+            session.close()
+    out["copy_speedup"] = round(out["copy_rows_per_s"] / out["insert_rows_per_s"], 2)
+    return out
+
+
 def read_store(url: str):
     from core.data import from_store
     from db.engine import session_scope
@@ -290,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=20_000_000)
     parser.add_argument("--db", default=None, help="PostgreSQL URL (default: start a throwaway cluster)")
     parser.add_argument("--chunk", type=int, default=1_000_000, help="events generated and written per step")
+    parser.add_argument("--compare-rows", type=int, default=100_000,
+                        help="events written both ways (COPY vs executemany INSERT) for comparison; 0 = skip")
     parser.add_argument("--neighbors", type=int, default=100)
     parser.add_argument("--lm-users", type=int, default=20_000, help="LM training sample (0 = skip the LM)")
     parser.add_argument("--lm-items", type=int, default=20_000, help="LM vocabulary cap (most bought items)")
@@ -313,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"1/5 ingest {args.users:,} users, {args.items:,} items, {args.events:,} events into PostgreSQL")
         result["ingest"] = ingest(url, args)
         say(f"  {result['ingest']}")
+        if args.compare_rows:
+            say(f"1b  COPY vs INSERT on {args.compare_rows:,} events (rolled back)")
+            result["copy_vs_insert"] = copy_vs_inserts(url, args)
+            say(f"  {result['copy_vs_insert']}")
         say("2/5 read the purchase sequences back (core.data.from_store)")
         data, result["read"] = read_store(url)
         say(f"  {result['read']}")
@@ -337,6 +378,10 @@ def print_table(r: dict) -> None:
           f"({i['purchases']:,} purchases); {r['machine']['cpus']} CPUs, load {r['machine']['load_avg_at_start']}")
     print(f"ingest (PostgreSQL, COPY): events {i['events_per_s']:,} rows/s, users {i['users_per_s']:,}/s, items "
           f"{i['items_per_s']:,}/s; {i['total_s']} s in all; peak {i['peak_rss_mb']} MB; database {i['db_size_mb']} MB")
+    if "copy_vs_insert" in r:
+        c = r["copy_vs_insert"]
+        print(f"same {c['rows']:,} events: COPY {c['copy_rows_per_s']:,} rows/s vs INSERT (executemany) "
+              f"{c['insert_rows_per_s']:,} rows/s: x{c['copy_speedup']}")
     print(f"read purchases: {rd['seconds']} s, peak {rd['peak_rss_mb']} MB")
     print(f"train item-kNN ({t['itemknn']['neighbors']} neighbours, all purchases): {t['itemknn']['seconds']} s, "
           f"peak {t['itemknn']['peak_rss_mb']} MB")
