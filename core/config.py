@@ -37,3 +37,8 @@ def first_start_lm() -> bool:
 def first_start_lm_minutes() -> float:
     """Training budget of that first-start LM, `RECOLM_FIRST_START_LM_MINUTES` (default 2: done within ~3 minutes)."""
     return float(os.environ.get("RECOLM_FIRST_START_LM_MINUTES", "2"))
+
+
+def ray_address() -> str | None:
+    """`--engine ray`: a Ray cluster address (`RECOLM_RAY_ADDRESS`, e.g. ray://head:10001); None = local mode."""
+    return os.environ.get("RECOLM_RAY_ADDRESS") or None

@@ -66,16 +66,17 @@ def evaluate_store(
     diversity: str = "auto",
     store: bool = True,
     progress=None,
+    runner=None,
 ) -> tuple[EvaluationResult, EvaluationRun | None]:
     """Evaluate registered models / baseline kinds on the store's purchases and record the run (the one call the
-    page and the CLI make)."""
+    page and the CLI make). `runner`: run_evaluation (default) or a drop-in such as Ray's ray_run_evaluation."""
     if not models:
         raise ValueError("Choose at least one model to evaluate")
     specs = [resolve_spec(session, m) for m in models]
     data = from_store(session)
     if sum(len(s) for s in data.sequences) == 0:
         raise ValueError("The store has no purchases yet; upload events or build the demo shop first")
-    result = run_evaluation(data, specs, protocol=protocol, ks=ks, split_kwargs=split_kwargs, diversity=diversity,
-                            progress=progress)
+    result = (runner or run_evaluation)(data, specs, protocol=protocol, ks=ks, split_kwargs=split_kwargs,
+                                        diversity=diversity, progress=progress)
     run = record_run(session, result) if store else None
     return result, run
