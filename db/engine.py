@@ -46,6 +46,7 @@ def init_db(engine: Engine) -> None:
 
 _STORES: dict[str, sessionmaker[Session]] = {}
 _STORES_LOCK = Lock()
+_MAX_STORES = 8  # a process opens one or two stores; tests open hundreds, whose pools must not pile up
 
 
 def open_store(url: str | None = None) -> sessionmaker[Session]:
@@ -62,6 +63,8 @@ def open_store(url: str | None = None) -> sessionmaker[Session]:
                 engine.dispose()
                 raise
             factory = _STORES[url] = sessionmaker(engine, expire_on_commit=False)
+            while len(_STORES) > _MAX_STORES:  # the longest-open one: its idle connections close (it still works)
+                _STORES.pop(next(iter(_STORES))).kw["bind"].dispose()
         return factory
 
 
