@@ -19,6 +19,9 @@ COMMANDS: dict[str, str] = {
     "recommend": "top-K recommendations for a user or everyone",
     "abtest": "analyse an A/B test log",
     "coupons": "target a coupon campaign",
+    "serve": "run the REST API (recommendations, feedback, live A/B tests)",
+    "apikey": "create, list or revoke API keys",
+    "user": "dashboard accounts for sign-in (RECOLM_AUTH=on)",
 }
 
 

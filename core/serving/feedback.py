@@ -1,0 +1,204 @@
+"""POST /v1/feedback: a batch of events validated by the upload pipeline itself, written in one transaction.
+
+The batch becomes an in-memory events CSV (row i of the batch is line i + 2: the header is line 1) and goes through
+core.ingest.ingest, so the API and the Upload page share every rule: ids, formula cells, timestamp formats and
+plausible years, action words, cancellations, duplicates. Any dropped row rejects the whole batch (the caller's
+transaction rolls back), except events the store already holds, which are not stored twice. A client event id
+makes retries idempotent: ids already taken in (feedback_receipts) are skipped before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+MAX_BATCH = 10_000
+FIELDS = ("event_id", "user_id", "item_id", "action", "timestamp", "quantity", "price", "session")
+_MAPPING = {"user_id": "user_id", "item_id": "item_id", "timestamp": "timestamp", "action_type": "action",
+            "quantity": "quantity", "price": "price", "session": "session"}
+_NOT_A_PROBLEM = {"already_stored"}
+_FIRST_LINE = 2  # the CSV's header is line 1
+
+
+@dataclass
+class RowProblem:
+    row: int  # 0-based position in the batch
+    reason: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "reason": self.reason, "message": self.message}
+
+
+class FeedbackRejected(Exception):
+    """The batch cannot go in; nothing of it is stored. `rows` name the offending rows (up to 5 per reason)."""
+
+    def __init__(self, message: str, rows: list[RowProblem] | None = None, counts: dict[str, int] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.rows = rows or []
+        self.counts = counts or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.message, "rows": [r.to_dict() for r in self.rows], "rows_by_reason": self.counts,
+                "stored": 0}
+
+
+@dataclass
+class FeedbackResult:
+    received: int
+    stored: int  # new events written
+    duplicates: int  # client event ids seen before (a retry), or repeated in this batch: not stored again
+    already_in_store: int  # the same event (user, item, action, time) was already stored by another upload
+    dataset_id: int | None
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
+                "already_in_store": self.already_in_store, "dataset_id": self.dataset_id,
+                "seconds": round(self.seconds, 4), "warnings": self.warnings}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).replace("\r", " ").replace("\n", " ")
+
+
+def _frame(events: list[dict[str, Any]]) -> pd.DataFrame:
+    present = [f for f in FIELDS if any(f in e for e in events)]
+    for f in ("user_id", "item_id", "action", "timestamp"):
+        if f not in present:
+            present.append(f)
+    return pd.DataFrame({f: [_cell(e.get(f)) for e in events] for f in present}, dtype=str)
+
+
+def _check_shape(events: list[Any]) -> list[str]:
+    """Each event an object with a client event id; returns the ids. The only rule that is not an upload rule:
+    the id is what makes a retry safe."""
+    if len(events) > MAX_BATCH:
+        raise FeedbackRejected(f"a feedback batch holds at most {MAX_BATCH:,} events; this one has {len(events):,}")
+    if not events:
+        raise FeedbackRejected("the batch has no events")
+    problems, ids = [], []
+    for i, e in enumerate(events):
+        if not isinstance(e, dict):
+            problems.append(RowProblem(i, "not_an_object", f"event {i} is a {type(e).__name__}, not an object"))
+            continue
+        unknown = sorted(set(e) - set(FIELDS))
+        if unknown:
+            problems.append(RowProblem(i, "unknown_field", f"unknown field(s) {unknown}; fields: {', '.join(FIELDS)}"))
+        eid = e.get("event_id")
+        text = _cell(eid).strip()
+        if not text:
+            problems.append(RowProblem(i, "missing_event_id", "no event_id (the client's id that makes retries safe)"))
+        elif len(text) > 128:
+            problems.append(RowProblem(i, "event_id_too_long", "event_id is longer than 128 characters"))
+        ids.append(text)
+    if problems:
+        raise FeedbackRejected(f"{len(problems)} event(s) are malformed; nothing was stored", problems[:50])
+    return ids
+
+
+def take_feedback(session: Session, events: list[dict[str, Any]]) -> FeedbackResult:
+    """Validate and write one batch inside the caller's transaction; FeedbackRejected leaves it to roll back."""
+    from core.ingest import IngestOptions, Source, Upload, UploadRejected, ingest
+    from core.ingest.mapping import ColumnMapping
+    from db.feedback import add_receipts, dataset_event_ids, known_receipts
+
+    started = time.perf_counter()
+    ids = _check_shape(events)
+    seen = known_receipts(session, ids)
+    fresh, fresh_ids, first = [], [], set()
+    for e, eid in zip(events, ids):
+        if eid in seen or eid in first:
+            continue
+        first.add(eid)
+        fresh.append(e)
+        fresh_ids.append(eid)
+    positions = _first_positions(ids, first)  # batch row of each fresh event, in order
+    result = FeedbackResult(len(events), 0, len(events) - len(fresh), 0, None, 0.0)
+    if not fresh:
+        result.seconds = time.perf_counter() - started
+        return result
+    frame = _frame(fresh)
+    data = frame.to_csv(index=False).encode("utf-8")
+    columns = {f: c for f, c in _MAPPING.items() if c in frame.columns}
+    mapping = ColumnMapping("events", columns)
+    try:
+        report = ingest(session, [Upload(Source("events", data, name="api feedback"), mapping)],
+                        IngestOptions(unknown="create"))
+    except UploadRejected as rejected:
+        raise _rejection(rejected.report, positions) from rejected
+    f = report.files[0]
+    bad = {k: v for k, v in f.dropped.items() if k not in _NOT_A_PROBLEM}
+    if bad:
+        raise _rejection(report, positions)
+    already = f.dropped.get("already_stored")
+    result.already_in_store = already.count if already else 0
+    result.stored = int(f.written.get("events_inserted", 0))
+    result.dataset_id = report.dataset_id
+    event_ids: list[int | None] = [None] * len(fresh_ids)
+    if result.already_in_store == 0:
+        stored = dataset_event_ids(session, report.dataset_id)
+        if len(stored) == len(fresh_ids):
+            event_ids = list(stored)
+    add_receipts(session, fresh_ids, report.dataset_id, event_ids)
+    result.warnings = [w for w in f.warnings if not w.startswith("columns not used")]
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _first_positions(ids: list[str], fresh: set[str]) -> list[int]:
+    out, taken = [], set()
+    for i, eid in enumerate(ids):
+        if eid in fresh and eid not in taken:
+            taken.add(eid)
+            out.append(i)
+    return out
+
+
+def _rejection(report, positions: list[int]) -> FeedbackRejected:
+    """The upload report in the batch's own terms: line numbers back to 0-based batch rows."""
+    def row_of(line: int) -> int:
+        k = int(line) - _FIRST_LINE
+        return positions[k] if 0 <= k < len(positions) else -1
+
+    rows, counts = [], {}
+    for f in report.files:
+        for issue in f.dropped.values():
+            if issue.reason in _NOT_A_PROBLEM:
+                continue
+            counts[issue.reason] = issue.count
+            rows.extend(RowProblem(row_of(line), issue.reason, issue.message) for line in issue.examples)
+    if report.error and not rows:
+        message = report.error.replace("file 'api feedback', ", "")
+        line = _line_in(report.error)
+        if line is not None:
+            rows.append(RowProblem(row_of(line), "unreadable", message))
+        return FeedbackRejected(f"the batch cannot be read: {message}; nothing was stored", rows, counts)
+    n = sum(counts.values())
+    return FeedbackRejected(f"{n} event(s) break the upload rules; nothing of this batch was stored "
+                            "(fix or remove them and send the batch again)", rows, counts)
+
+
+def _line_in(message: str) -> int | None:
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+def frame_to_events(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame with FIELDS columns as the JSON list the endpoint takes (used by bench/serve.py and tests)."""
+    cols = [c for c in FIELDS if c in df.columns]
+    return [dict(zip(cols, row)) for row in df[cols].astype(object).itertuples(index=False, name=None)]
+
