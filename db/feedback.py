@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Event, FeedbackReceipt, utcnow
+from db.shop_write import _bulk_insert
 
 _CHUNK = 5_000
 
@@ -27,8 +29,8 @@ def dataset_event_ids(session: Session, dataset_id: int) -> list[int]:
 
 def add_receipts(session: Session, client_ids: list[str], dataset_id: int | None,
                  event_ids: list[int | None]) -> None:
-    now = utcnow()
-    rows = [{"client_event_id": c, "dataset_id": dataset_id, "event_id": e, "received_at": now}
-            for c, e in zip(client_ids, event_ids)]
-    for start in range(0, len(rows), _CHUNK):
-        session.connection().execute(insert(FeedbackReceipt.__table__), rows[start:start + _CHUNK])
+    if not client_ids:
+        return
+    frame = pd.DataFrame({"client_event_id": client_ids, "dataset_id": dataset_id,
+                          "event_id": pd.array(event_ids, dtype="Int64"), "received_at": pd.Timestamp(utcnow())})
+    _bulk_insert(session.connection(), FeedbackReceipt.__table__, frame)

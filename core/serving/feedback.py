@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ MAX_BATCH = 10_000
 FIELDS = ("event_id", "user_id", "item_id", "action", "timestamp", "quantity", "price", "session")
 _MAPPING = {"user_id": "user_id", "item_id": "item_id", "timestamp": "timestamp", "action_type": "action",
             "quantity": "quantity", "price": "price", "session": "session"}
-_NOT_A_PROBLEM = {"already_stored"}
+_NOT_A_PROBLEM = {"already_stored", "duplicate_row"}  # kept once, as in an upload
 _FIRST_LINE = 2  # the CSV's header is line 1
 
 
@@ -65,49 +66,56 @@ class FeedbackResult:
                 "seconds": round(self.seconds, 4), "warnings": self.warnings}
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).replace("\r", " ").replace("\n", " ")
-
-
-def _frame(events: list[dict[str, Any]]) -> pd.DataFrame:
-    present = [f for f in FIELDS if any(f in e for e in events)]
+def _frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The batch as text columns (None -> empty cell), the way a CSV export would hold it."""
+    df = df.copy()
     for f in ("user_id", "item_id", "action", "timestamp"):
-        if f not in present:
-            present.append(f)
-    return pd.DataFrame({f: [_cell(e.get(f)) for e in events] for f in present}, dtype=str)
+        if f not in df.columns:
+            df[f] = None
+    df = df[[f for f in FIELDS if f in df.columns]]
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        if s.dtype.kind == "f":  # 1700000000.0 (a JSON number through a float column) is 1700000000
+            whole = s.notna() & (s % 1 == 0)
+            text = s.astype(object).where(~whole, s.where(~whole, 0).astype("int64")).astype(str)
+        elif s.dtype.kind == "b":
+            text = s.astype(str).str.lower()
+        else:
+            text = s.astype(str)
+        text = text.where(s.notna(), "")
+        if text.str.contains("[\r\n]", regex=True).any():  # keep one event per CSV line (row numbers stay true)
+            text = text.str.replace("[\r\n]", " ", regex=True)
+        out[col] = text
+    return pd.DataFrame(out, dtype=str)
 
 
-def _check_shape(events: list[Any]) -> list[str]:
-    """Each event an object with a client event id; returns the ids. The only rule that is not an upload rule:
-    the id is what makes a retry safe."""
+def _check_shape(events: list[Any]) -> pd.DataFrame:
+    """Each event an object with known fields and a client event id; returns the batch as text columns. The only
+    rule that is not an upload rule: the event id is what makes a retry safe."""
     if len(events) > MAX_BATCH:
         raise FeedbackRejected(f"a feedback batch holds at most {MAX_BATCH:,} events; this one has {len(events):,}")
     if not events:
         raise FeedbackRejected("the batch has no events")
-    problems, ids = [], []
-    for i, e in enumerate(events):
-        if not isinstance(e, dict):
-            problems.append(RowProblem(i, "not_an_object", f"event {i} is a {type(e).__name__}, not an object"))
-            continue
-        unknown = sorted(set(e) - set(FIELDS))
-        if unknown:
-            problems.append(RowProblem(i, "unknown_field", f"unknown field(s) {unknown}; fields: {', '.join(FIELDS)}"))
-        eid = e.get("event_id")
-        text = _cell(eid).strip()
-        if not text:
-            problems.append(RowProblem(i, "missing_event_id", "no event_id (the client's id that makes retries safe)"))
-        elif len(text) > 128:
-            problems.append(RowProblem(i, "event_id_too_long", "event_id is longer than 128 characters"))
-        ids.append(text)
+    problems = [RowProblem(i, "not_an_object", f"event {i} is a {type(e).__name__}, not an object")
+                for i, e in enumerate(events) if not isinstance(e, dict)]
+    if problems:
+        raise FeedbackRejected(f"{len(problems)} event(s) are not JSON objects; nothing was stored", problems[:50])
+    raw = pd.DataFrame.from_records(events)
+    for col in sorted(set(raw.columns) - set(FIELDS)):
+        rows = raw.index[raw[col].notna()][:5]
+        problems += [RowProblem(int(i), "unknown_field", f"unknown field {col!r}; fields: {', '.join(FIELDS)}")
+                     for i in rows]
+    frame = _frame(raw)
+    ids = frame["event_id"].str.strip() if "event_id" in frame.columns else pd.Series("", index=frame.index)
+    problems += [RowProblem(int(i), "missing_event_id", "no event_id (the client's id that makes retries safe)")
+                 for i in ids.index[ids == ""][:50]]
+    problems += [RowProblem(int(i), "event_id_too_long", "event_id is longer than 128 characters")
+                 for i in ids.index[ids.str.len() > 128][:50]]
     if problems:
         raise FeedbackRejected(f"{len(problems)} event(s) are malformed; nothing was stored", problems[:50])
-    return ids
+    frame["event_id"] = ids
+    return frame
 
 
 def take_feedback(session: Session, events: list[dict[str, Any]]) -> FeedbackResult:
@@ -117,39 +125,46 @@ def take_feedback(session: Session, events: list[dict[str, Any]]) -> FeedbackRes
     from db.feedback import add_receipts, dataset_event_ids, known_receipts
 
     started = time.perf_counter()
-    ids = _check_shape(events)
+    frame = _check_shape(events)
+    ids = frame["event_id"].tolist()
     seen = known_receipts(session, ids)
-    fresh, fresh_ids, first = [], [], set()
-    for e, eid in zip(events, ids):
-        if eid in seen or eid in first:
-            continue
-        first.add(eid)
-        fresh.append(e)
-        fresh_ids.append(eid)
-    positions = _first_positions(ids, first)  # batch row of each fresh event, in order
-    result = FeedbackResult(len(events), 0, len(events) - len(fresh), 0, None, 0.0)
-    if not fresh:
+    ids_s = frame["event_id"]
+    fresh_mask = ~(ids_s.isin(seen) | ids_s.duplicated())  # first time seen, and first in this batch
+    positions = np.flatnonzero(fresh_mask.to_numpy()).tolist()  # batch row of each fresh event, in order
+    frame = frame[fresh_mask.to_numpy()].reset_index(drop=True)
+    fresh_ids = frame["event_id"].tolist()
+    result = FeedbackResult(len(events), 0, len(events) - len(fresh_ids), 0, None, 0.0)
+    if not fresh_ids:
         result.seconds = time.perf_counter() - started
         return result
-    frame = _frame(fresh)
-    data = frame.to_csv(index=False).encode("utf-8")
+    data = frame.drop(columns="event_id").to_csv(index=False).encode("utf-8")
     columns = {f: c for f, c in _MAPPING.items() if c in frame.columns}
     mapping = ColumnMapping("events", columns)
     try:
         report = ingest(session, [Upload(Source("events", data, name="api feedback"), mapping)],
                         IngestOptions(unknown="create"))
     except UploadRejected as rejected:
-        raise _rejection(rejected.report, positions) from rejected
+        if not _only_already_stored(rejected.report, len(fresh_ids)):
+            raise _rejection(rejected.report, positions) from rejected
+        # Every event is one the store already holds: the pipeline refuses an upload that keeps nothing, but for
+        # feedback that is a successful retry. Drop the empty data set version and record the receipts.
+        session.rollback()
+        add_receipts(session, fresh_ids, None, [None] * len(fresh_ids))
+        result.already_in_store = len(fresh_ids)
+        result.seconds = time.perf_counter() - started
+        return result
     f = report.files[0]
     bad = {k: v for k, v in f.dropped.items() if k not in _NOT_A_PROBLEM}
     if bad:
         raise _rejection(report, positions)
     already = f.dropped.get("already_stored")
     result.already_in_store = already.count if already else 0
+    repeated = f.dropped.get("duplicate_row")
+    result.duplicates += repeated.count if repeated else 0
     result.stored = int(f.written.get("events_inserted", 0))
     result.dataset_id = report.dataset_id
     event_ids: list[int | None] = [None] * len(fresh_ids)
-    if result.already_in_store == 0:
+    if result.already_in_store == 0 and not repeated:
         stored = dataset_event_ids(session, report.dataset_id)
         if len(stored) == len(fresh_ids):
             event_ids = list(stored)
@@ -159,13 +174,11 @@ def take_feedback(session: Session, events: list[dict[str, Any]]) -> FeedbackRes
     return result
 
 
-def _first_positions(ids: list[str], fresh: set[str]) -> list[int]:
-    out, taken = [], set()
-    for i, eid in enumerate(ids):
-        if eid in fresh and eid not in taken:
-            taken.add(eid)
-            out.append(i)
-    return out
+def _only_already_stored(report, n: int) -> bool:
+    f = report.files[0] if report.files else None
+    if f is None or f.rows_kept:
+        return False
+    return sum(i.count for i in f.dropped.values()) == n and set(f.dropped) <= _NOT_A_PROBLEM
 
 
 def _rejection(report, positions: list[int]) -> FeedbackRejected:
