@@ -78,7 +78,7 @@ def _frame(df: pd.DataFrame) -> pd.DataFrame:
         s = df[col]
         if s.dtype.kind == "f":  # 1700000000.0 (a JSON number through a float column) is 1700000000
             whole = s.notna() & (s % 1 == 0)
-            text = s.astype(object).where(~whole, s.where(~whole, 0).astype("int64")).astype(str)
+            text = s.astype(object).where(~whole, s.where(whole, 0).astype("int64")).astype(str)
         elif s.dtype.kind == "b":
             text = s.astype(str).str.lower()
         else:
