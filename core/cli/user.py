@@ -12,15 +12,23 @@ from core.cli.output import emit
 PASSWORD_ENV = "RECOLM_PASSWORD"
 
 
+def _db_here_too(parser: argparse.ArgumentParser) -> None:
+    """`--db` also after the action (`… create --name X --db URL`), without overriding one given before it."""
+    parser.add_argument("--db", default=argparse.SUPPRESS, help="SQLAlchemy URL of the store")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = sub.add_parser("add", help="add a user (the password is asked, or read from RECOLM_PASSWORD)")
+    _db_here_too(add)
     add.add_argument("username")
     add.add_argument("--role", choices=["admin", "marketer"], default="marketer")
     add.add_argument("--json", action="store_true")
     listing = sub.add_parser("list", help="list users and roles")
+    _db_here_too(listing)
     listing.add_argument("--json", action="store_true")
     disable = sub.add_parser("disable", help="stop a user from signing in")
+    _db_here_too(disable)
     disable.add_argument("username")
     disable.add_argument("--json", action="store_true")
 
@@ -61,7 +69,7 @@ def main(args: argparse.Namespace) -> int:
                 payload = {"username": args.username, "disabled": True}
                 human = f"user {args.username!r} can no longer sign in"
     except (KeyError, ValueError) as exc:
-        print(str(exc).strip("'\""), file=sys.stderr)
+        print(exc.args[0] if exc.args else str(exc), file=sys.stderr)
         return 2
     emit(payload, args.json, human)
     return 0

@@ -1,0 +1,1 @@
+"""Reusable page parts (each exposes a `render`-style function; no SQL, no model math)."""
