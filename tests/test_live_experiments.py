@@ -83,7 +83,10 @@ def test_live_experiment_loop_over_http(demo_store: str):
         events = [{"event_id": f"live-{u}", "user_id": u,
                    "item_id": served[u]["items"][0]["item_id"] if served[u]["items"] else item,
                    "action": "purchase", "timestamp": now.isoformat(), "price": 20.0} for u in buyers]
-        assert api.post("/v1/feedback", json={"events": events}).json()["stored"] == len(buyers)
+        # A purchase dated years ahead (a wrong shop clock) is not an outcome of this test.
+        events.append({"event_id": "future", "user_id": users[1], "item_id": item, "action": "purchase",
+                       "timestamp": "2099-01-01T00:00:00Z", "price": 20.0})
+        assert api.post("/v1/feedback", json={"events": events}).json()["stored"] == len(buyers) + 1
 
         with session_scope(demo_store) as session:
             result = live.analyse_live(session, exp_id)

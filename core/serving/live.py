@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,9 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from core.abtest.analysis import Analysis, analyse
+from db.models import utcnow
 
+CLOCK_GRACE = timedelta(minutes=5)
 HOLDOUT = "holdout"  # an arm with no model: the API serves no recommendations
 METRICS = {"conversion": "converted", "revenue_per_user": "revenue"}
 
@@ -172,7 +175,10 @@ def analyse_live(session: Session, experiment_id: int) -> LiveResult:
     row = get_live_experiment(session, experiment_id)
     served = exposure_counts(session, row.id)
     first = first_exposures(session, row.id)
-    purchases = exposed_users_purchases(session, row.id, until=row.stopped_at)
+    # Outcomes end when the test stops (or now: a purchase dated in the future is not an outcome yet), with a few
+    # minutes of grace for shop clocks that run ahead.
+    until = (row.stopped_at or utcnow()) + CLOCK_GRACE
+    purchases = exposed_users_purchases(session, row.id, until=until)
     frame = exposure_frame(first, purchases)
     result = LiveResult(row.id, row.status, row.metric, row.control, served, frame, None)
     arms_seen = set(frame["variant"]) if len(frame) else set()
