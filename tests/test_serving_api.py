@@ -34,6 +34,9 @@ def test_keys_gate_every_v1_call_and_revocation_takes_effect(served):
     warm, _ = _users(url)
     anonymous = client(base, None)
     assert anonymous.get("/health").json()["ok"] is True  # health needs no key
+    assert anonymous.get("/docs").status_code == 200
+    paths = anonymous.get("/openapi.json").json()["paths"]
+    assert {"/v1/recommend/{user_id}", "/v1/items/{item_id}/similar", "/v1/coupons/{user_id}", "/v1/feedback"} <= set(paths)
     r = anonymous.get(f"/v1/recommend/{warm}")
     assert r.status_code == 401 and "missing API key" in r.json()["error"]
     assert r.headers["www-authenticate"] == "Bearer"
