@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import Event, FeedbackReceipt, utcnow
@@ -22,9 +22,15 @@ def known_receipts(session: Session, client_ids: list[str]) -> set[str]:
     return seen
 
 
-def dataset_event_ids(session: Session, dataset_id: int) -> list[int]:
-    """Event ids written by one data set version, in insertion order."""
-    return list(session.scalars(select(Event.id).where(Event.dataset_id == dataset_id).order_by(Event.id)))
+def last_event_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(Event.id))) or 0)
+
+
+def dataset_event_ids(session: Session, dataset_id: int, after_id: int = 0) -> list[int]:
+    """Event ids written by one data set version after `after_id`, in insertion order (a primary-key range scan:
+    events.dataset_id has no index)."""
+    return list(session.scalars(select(Event.id).where(Event.id > after_id, Event.dataset_id == dataset_id)
+                                .order_by(Event.id)))
 
 
 def add_receipts(session: Session, client_ids: list[str], dataset_id: int | None,

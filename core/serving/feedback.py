@@ -119,10 +119,14 @@ def _check_shape(events: list[Any]) -> pd.DataFrame:
 
 
 def take_feedback(session: Session, events: list[dict[str, Any]]) -> FeedbackResult:
-    """Validate and write one batch inside the caller's transaction; FeedbackRejected leaves it to roll back."""
+    """Validate and write one batch inside the caller's transaction; FeedbackRejected leaves it to roll back.
+
+    Give it a transaction of its own (the API does): a batch of events the store already holds rolls the session
+    back to drop the empty data set version the pipeline started.
+    """
     from core.ingest import IngestOptions, Source, Upload, UploadRejected, ingest
     from core.ingest.mapping import ColumnMapping
-    from db.feedback import add_receipts, dataset_event_ids, known_receipts
+    from db.feedback import add_receipts, dataset_event_ids, known_receipts, last_event_id
 
     started = time.perf_counter()
     frame = _check_shape(events)
@@ -140,6 +144,7 @@ def take_feedback(session: Session, events: list[dict[str, Any]]) -> FeedbackRes
     data = frame.drop(columns="event_id").to_csv(index=False).encode("utf-8")
     columns = {f: c for f, c in _MAPPING.items() if c in frame.columns}
     mapping = ColumnMapping("events", columns)
+    before = last_event_id(session)
     try:
         report = ingest(session, [Upload(Source("events", data, name="api feedback"), mapping)],
                         IngestOptions(unknown="create"))
@@ -165,7 +170,7 @@ def take_feedback(session: Session, events: list[dict[str, Any]]) -> FeedbackRes
     result.dataset_id = report.dataset_id
     event_ids: list[int | None] = [None] * len(fresh_ids)
     if result.already_in_store == 0 and not repeated:
-        stored = dataset_event_ids(session, report.dataset_id)
+        stored = dataset_event_ids(session, report.dataset_id, before)
         if len(stored) == len(fresh_ids):
             event_ids = list(stored)
     add_receipts(session, fresh_ids, report.dataset_id, event_ids)
