@@ -121,6 +121,22 @@ def test_similar_items_and_coupons(served):
     assert r.status_code == 404 and "no coupon campaign yet" in r.json()["error"]
     assert api.get("/v1/coupons/nobody-like-this").status_code == 404
 
+    import pandas as pd
+
+    from db.campaigns import save_campaign
+    from db.models import User
+
+    with session_scope(url) as session:
+        store_id = session.query(User.id).filter(User.external_id == warm).scalar()
+        other = session.query(User.external_id).filter(User.id != store_id).first()[0]
+        save_campaign(session, "spring", {}, {}, pd.DataFrame({
+            "user_store_id": [store_id], "rank": [1], "coupon": ["10% off"], "target": ["Coffee"],
+            "expected_profit": [3.5], "reason": ["likely to buy coffee again"]}))
+    body = api.get(f"/v1/coupons/{warm}").json()
+    assert body["campaign"] == "spring" and body["coupon"]["coupon"] == "10% off"
+    assert body["coupon"]["target"] == "Coffee" and body["coupon"]["expected_profit"] == 3.5
+    assert api.get(f"/v1/coupons/{other}").json()["coupon"] is None  # in the store, not targeted
+
 
 def test_rate_limit_per_key(served):
     url, base = served
