@@ -3,8 +3,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+API_HOST ?= 127.0.0.1
+API_PORT ?= 8000
 
-.PHONY: run test install install-dev lint chromium
+.PHONY: run serve test install install-dev lint chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,6 +22,11 @@ run: install
 	$(BIN)/python -m core demo --if-empty
 	$(BIN)/python -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
+
+# The REST API over the same store (docs at http://127.0.0.1:8000/docs); create a key with `python -m core apikey create`.
+serve: install
+	$(BIN)/python -m core demo --if-empty
+	$(BIN)/python -m core serve --host $(API_HOST) --port $(API_PORT)
 
 # The browser test drives Debian's Chromium; install it when we can (root + apt), else that one test skips.
 chromium:

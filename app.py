@@ -7,6 +7,7 @@ import threading
 import streamlit as st
 
 from pages.common import store_session
+from pages.components.signin import sidebar, sign_in_page, signed_in_user
 
 st.set_page_config(page_title="RecoLM", page_icon=":material/storefront:", layout="wide")
 
@@ -47,6 +48,14 @@ pages = {
         st.Page("pages/campaigns.py", title="Coupons", icon=":material/sell:"),
     ],
 }
+# Sign-in (RECOLM_AUTH=on or a non-loopback bind): until someone signs in, the sign-in form is the only page.
+user = signed_in_user()
+if user is None:
+    st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
+    st.stop()
+if user.can("keys"):
+    pages["Admin"] = [st.Page("pages/admin.py", title="Keys, users & audit", icon=":material/admin_panel_settings:")]
+sidebar(user)
 # Navigation first, so the sidebar is ours (not the raw pages/ folder) even while the demo builds.
 page = st.navigation(pages)
 _ensure_demo()

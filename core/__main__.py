@@ -20,6 +20,9 @@ COMMANDS: dict[str, str] = {
     "abtest": "analyse an A/B test log",
     "coupons": "target a coupon campaign",
     "db": "the store's schema migrations: upgrade, current",
+    "serve": "run the REST API (recommendations, feedback, live A/B tests)",
+    "apikey": "create, list or revoke API keys",
+    "user": "dashboard accounts for sign-in (RECOLM_AUTH=on)",
 }
 
 

@@ -254,3 +254,85 @@ class Recommendation(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     score: Mapped[float] = mapped_column(Float)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# ---- serving (issue 12): API keys, feedback receipts, dashboard accounts, audit, live experiments ----------------
+# New tables only (create_all adds them to existing stores); the existing ones above are unchanged.
+
+
+class ApiKey(Base):
+    """A key for the REST API. Only the SHA-256 of the key is kept; `prefix` lets people tell keys apart."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    rate_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: the server's default
+    created_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class FeedbackReceipt(Base):
+    """One client event id taken in through POST /v1/feedback: a retried batch is stored once."""
+
+    __tablename__ = "feedback_receipts"
+    client_event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"), nullable=True)
+    event_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # events.id (None: already stored before)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Account(Base):
+    """A dashboard user (sign-in with RECOLM_AUTH=on): bcrypt password hash and a role (admin | marketer)."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEntry(Base):
+    """Who did what: training launched, active model changed, experiment started/stopped, key created/revoked."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class LiveExperiment(Base):
+    """An A/B test run through the API: arms [{name, model_id|None (holdout), share}], one metric."""
+
+    __tablename__ = "live_experiments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | stopped
+    arms: Mapped[list[Any]] = mapped_column(default=list)
+    control: Mapped[str] = mapped_column(String(64))
+    metric: Mapped[str] = mapped_column(String(32), default="conversion")  # conversion | revenue_per_user
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    winner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class LiveExposure(Base):
+    """One served list of a live experiment (every /v1/recommend answer given while it runs)."""
+
+    __tablename__ = "live_exposures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("live_experiments.id", ondelete="CASCADE"))
+    user_key: Mapped[str] = mapped_column(String(128))
+    arm: Mapped[str] = mapped_column(String(64))
+    model_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    n_items: Mapped[int] = mapped_column(Integer, default=0)
+    served_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (Index("ix_live_exposures_exp_user", "experiment_id", "user_key"),)

@@ -282,9 +282,14 @@ def _planner_section() -> None:
 
 st.title("A/B tests")
 st.caption("Read an experiment's results correctly: hygiene first, then lift with intervals, p-values and a verdict.")
-tab_analyse, tab_replay, tab_plan = st.tabs(["Analyse a test", "Offline replay (simulation)", "Plan a test"])
+tab_analyse, tab_live, tab_replay, tab_plan = st.tabs(["Analyse a test", "Live tests (API)",
+                                                       "Offline replay (simulation)", "Plan a test"])
 with tab_analyse:
     _analyse_section()
+with tab_live:
+    from pages.components import live_experiments
+
+    live_experiments.render()
 with tab_replay:
     _replay_section()
 with tab_plan:

@@ -20,9 +20,11 @@ from core.training import (
     list_job_views,
     running_job,
 )
+from db.audit import record
 from db.registry import list_models, set_active
 from pages.common import db_url, store_session
 from pages.components.models import kind_picker, param_inputs
+from pages.components.signin import current as current_user
 
 BASES = {
     "scratch": "From scratch (item tokens initialised from their text)",
@@ -70,6 +72,8 @@ with st.expander("Train a new model", expanded=current is None):
                 raise ValueError("Enter the checkpoint folder to fine-tune, or choose another starting point.")
             req = TrainRequest(model=kind, activate=activate, model_params=params, warm_start_model=warm_id)
             job_id = launch_training(db_url(), req)
+            with store_session() as session:
+                record(session, current_user().username, "train", f"job {job_id}", {"model": kind})
             st.toast(f"Training job {job_id} started")
             st.rerun()
         except (ValueError, KeyError) as exc:
@@ -174,9 +178,12 @@ else:
     c1, c2 = st.columns([3, 1])
     choice = c1.selectbox("Model to use", list(labels), key="activate_choice",
                           help="Activating an older version is a rollback; nothing is deleted.")
-    if c2.button("Make active", key="make_active"):
+    may_roll_back = current_user().can("rollback")
+    if c2.button("Make active", key="make_active", disabled=not may_roll_back,
+                 help=None if may_roll_back else "Only an admin can change the active model."):
         with store_session() as session:
             set_active(session, labels[choice])
+            record(session, current_user().username, "activate_model", f"model {labels[choice]}")
         st.toast(f"{choice.split(' — ')[0]} is now the active model")
         st.rerun()
     with st.expander("Hyper-parameters of the selected model"):

@@ -37,7 +37,7 @@ def _store_is_empty(url: str) -> bool:
 
 def test_app_lists_every_page_file():
     files = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py") if p.stem not in ("__init__", "common")}
-    assert len(PAGES) == 8
+    assert len(PAGES) == 9  # eight pages plus the admin page (keys, users, audit)
     assert set(PAGES) == files
 
 

@@ -14,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     actions = {
         "upgrade": sub.add_parser("upgrade", help="create the store or bring it to the newest schema revision"),
         "current": sub.add_parser("current", help="print the store's schema revision and the newest one"),
-        "revision": sub.add_parser("revision", help="autogenerate a revision from db/models.py (for developers)"),
+        "revision": sub.add_parser("revision", help="autogenerate a revision from db/tables.py (for developers)"),
     }
     actions["revision"].add_argument("-m", "--message", required=True, help="what the revision changes")
     for p in actions.values():  # `db upgrade --db URL` as well as `db --db URL upgrade`

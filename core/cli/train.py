@@ -92,6 +92,15 @@ def request_from_args(args: argparse.Namespace, url: str):
                         warm_start_model=warm)
 
 
+def _audit(url: str, job_id: int, model: str) -> None:
+    from core.cli.apikey import cli_actor
+    from db.audit import record
+    from db.engine import session_scope
+
+    with session_scope(url) as session:
+        record(session, cli_actor(), "train", f"job {job_id}", {"model": model})
+
+
 def main(args: argparse.Namespace) -> int:
     from core.config import database_url
     from core.training.jobs import launch_training, wait_for
@@ -105,6 +114,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     job_id = launch_training(url, req)
+    _audit(url, job_id, req.model)
     print(f"job {job_id}: training {req.model} …", file=sys.stderr)
 
     def show(view) -> None:

@@ -1,1 +1,2 @@
-"""Small input widgets the pages share: model pickers, parameter forms, segment pickers, chart layout."""
+"""Reusable page parts: model pickers, parameter forms, segment pickers, chart layout, sign-in, report sections
+(each a small function; no SQL, no model math)."""

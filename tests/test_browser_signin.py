@@ -1,0 +1,77 @@
+"""Browser test: with RECOLM_AUTH=on the dashboard shows only a sign-in form; a wrong password is refused, the right
+one opens the app; an admin sees the keys/users/audit page, a marketer does not."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_browser_upload import _chromium_page, _free_port, _wait_healthy
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def signed_app(store_url: str, tmp_path: Path):
+    """`streamlit run app.py` with sign-in on, on a store holding one shop user (no demo build) and an admin."""
+    from core.auth.accounts import add_user
+    from core.ingest import Source, Upload, ingest_into_store
+    from db.engine import session_scope
+
+    seed = tmp_path / "seed.csv"
+    seed.write_text("user_id,region\nseed-user,Nowhere\n")
+    assert ingest_into_store(store_url, [Upload(Source("users", seed))]).accepted
+    with session_scope(store_url) as session:
+        add_user(session, "ana", "correct horse battery", "admin", actor="tests")
+        add_user(session, "mia", "marketing is fun", "marketer", actor="tests")
+    port = _free_port()
+    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
+         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, "RECOLM_DATABASE_URL": store_url, "RECOLM_AUTH": "on"}, stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _sign_in(page, user: str, password: str) -> None:
+    page.get_by_role("textbox", name="User name").fill(user)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_sign_in_gates_the_dashboard(signed_app: str, store_url: str, tmp_path: Path):
+    shots = Path(os.environ.get("RECOLM_SCREENSHOTS", tmp_path))
+    with _chromium_page(height=1600) as page:
+        page.goto(f"{signed_app}/training")  # a deep link must not get past the gate
+        page.get_by_role("heading", name="Sign in to RecoLM").wait_for()
+        assert page.get_by_role("link", name="Training & registry").count() == 0
+        _sign_in(page, "ana", "not the password")
+        page.get_by_text("Wrong user name or password").wait_for()
+        _sign_in(page, "ana", "correct horse battery")
+        page.get_by_text("Signed in as").wait_for()
+        page.get_by_role("link", name="Keys, users & audit").click()
+        page.get_by_role("heading", name="API keys").wait_for()
+        page.screenshot(path=str(shots / "signin_admin.png"), full_page=True)
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="Sign in to RecoLM").wait_for()
+        _sign_in(page, "mia", "marketing is fun")
+        page.get_by_text("Signed in as").wait_for()
+        page.get_by_role("link", name="A/B tests").wait_for()
+        assert page.get_by_role("link", name="Keys, users & audit").count() == 0  # marketers see no admin page
