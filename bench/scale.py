@@ -23,9 +23,11 @@ Without --db it starts a throwaway PostgreSQL with scripts/pg_test_cluster.sh (a
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -121,15 +123,16 @@ def postgres(url: str | None):
     if url:
         yield url
         return
-    state = Path(tempfile.mkdtemp(prefix="recolm-scale-")) / "cluster"
-    script = ROOT / "scripts" / "pg_test_cluster.sh"
-    proc = subprocess.run([str(script), "start", str(state)], capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(f"could not start PostgreSQL: {proc.stderr.strip()} (pass --db URL)")
-    try:
-        yield proc.stdout.strip()
-    finally:
-        subprocess.run([str(script), "stop", str(state)], capture_output=True)
+    with tempfile.TemporaryDirectory(prefix="recolm-scale-") as tmp:
+        state = Path(tmp) / "cluster"
+        script = ROOT / "scripts" / "pg_test_cluster.sh"
+        proc = subprocess.run([str(script), "start", str(state)], capture_output=True, text=True)
+        if proc.returncode:
+            raise SystemExit(f"could not start PostgreSQL: {proc.stderr.strip()} (pass --db URL)")
+        try:
+            yield proc.stdout.strip()
+        finally:
+            subprocess.run([str(script), "stop", str(state)], capture_output=True)
 
 
 def say(msg: str) -> None:
@@ -341,7 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.items < N_CATEGORIES:
         parser.error(f"--items must be at least {N_CATEGORIES}")
-    os.environ.setdefault("RECOLM_ARTIFACTS_DIR", tempfile.mkdtemp(prefix="recolm-scale-art-"))
+    if "RECOLM_ARTIFACTS_DIR" not in os.environ:  # nothing is registered, but keep any artifact out of var/
+        art = tempfile.mkdtemp(prefix="recolm-scale-art-")
+        atexit.register(shutil.rmtree, art, True)
+        os.environ["RECOLM_ARTIFACTS_DIR"] = art
     result: dict = {"args": {k: v for k, v in vars(args).items() if k not in ("db", "json")},
                     "machine": {"cpus": os.cpu_count(), "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
                                 "mem_gb": round(psutil.virtual_memory().total / 2**30, 1)}}
