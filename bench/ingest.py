@@ -12,7 +12,6 @@ import json
 import resource
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.memory import PeakRSS  # noqa: E402
 from core.ingest import IngestOptions, Source, Upload, ingest_into_store  # noqa: E402
 
 ACTIONS = np.array(["view", "view", "view", "click", "add_to_cart", "favorite", "purchase"])
@@ -50,30 +50,6 @@ def make_events_csv(path: Path, rows: int, seed: int = 0) -> None:
             frame["event_time"] = frame["event_time"].str.replace("T", " ")
             frame.to_csv(fh, header=False, index=False)
             done += n
-
-
-class PeakRSS:
-    """Samples this process's resident memory every 50 ms (ru_maxrss also covers the CSV generation)."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._proc = psutil.Process()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> PeakRSS:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._proc.memory_info().rss)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +41,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.memory import PeakRSS  # noqa: E402
 
 N_CATEGORIES = 50
 ACTIONS = np.array(["view", "cart", "purchase"])
@@ -89,34 +90,6 @@ def events_chunk(n: int, n_users: int, n_items: int, rng: np.random.Generator) -
 
 
 # ---- measuring ------------------------------------------------------------------------------------------------
-class PeakRSS:
-    """This process's peak resident memory during a block (sampled every 50 ms)."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._proc = psutil.Process()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> PeakRSS:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._proc.memory_info().rss)
-
-    @property
-    def mb(self) -> float:
-        return round(self.peak / 2**20, 1)
-
-
 @contextmanager
 def postgres(url: str | None):
     """The given URL, or a throwaway cluster from scripts/pg_test_cluster.sh."""

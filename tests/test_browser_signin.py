@@ -4,14 +4,11 @@ one opens the app; an admin sees the keys/users/audit page, a marketer does not.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.test_browser_upload import _chromium_page, _free_port, _wait_healthy
+from tests.test_browser_upload import _chromium_page, streamlit_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,25 +26,8 @@ def signed_app(store_url: str, tmp_path: Path):
     with session_scope(store_url) as session:
         add_user(session, "ana", "correct horse battery", "admin", actor="tests")
         add_user(session, "mia", "marketing is fun", "marketer", actor="tests")
-    port = _free_port()
-    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
-         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "RECOLM_DATABASE_URL": store_url, "RECOLM_AUTH": "on"}, stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with streamlit_app(store_url, tmp_path, RECOLM_AUTH="on") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _sign_in(page, user: str, password: str) -> None:
@@ -66,12 +46,13 @@ def test_sign_in_gates_the_dashboard(signed_app: str, store_url: str, tmp_path: 
         page.get_by_text("Wrong user name or password").wait_for()
         _sign_in(page, "ana", "correct horse battery")
         page.get_by_text("Signed in as").wait_for()
-        page.get_by_role("link", name="Keys, users & audit").click()
+        page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Keys, users & audit").click()
         page.get_by_role("heading", name="API keys").wait_for()
         page.screenshot(path=str(shots / "signin_admin.png"), full_page=True)
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("heading", name="Sign in to RecoLM").wait_for()
         _sign_in(page, "mia", "marketing is fun")
         page.get_by_text("Signed in as").wait_for()
-        page.get_by_role("link", name="A/B tests").wait_for()
-        assert page.get_by_role("link", name="Keys, users & audit").count() == 0  # marketers see no admin page
+        nav = page.get_by_test_id("stSidebarNavItems")  # the home page links to pages too: ask the sidebar
+        nav.get_by_role("link", name="A/B tests").wait_for()
+        assert nav.get_by_role("link", name="Keys, users & audit").count() == 0  # marketers see no admin page

@@ -44,20 +44,15 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> Non
     raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
 
 
-@pytest.fixture
-def app_server(store_url: str, tmp_path: Path):
-    """`streamlit run` on a store that already holds one user, so the app skips building the demo shop."""
-    from core.ingest import Source, Upload, ingest_into_store
-
-    seed = tmp_path / "seed.csv"
-    seed.write_text("user_id,region\nseed-user,Nowhere\n")
-    assert ingest_into_store(store_url, [Upload(Source("users", seed))]).accepted
+@contextmanager
+def streamlit_app(store_url: str, tmp_path: Path, **env: str):
+    """`streamlit run app.py` on `store_url` (extra environment in `env`) on a free port; yields its URL."""
     port = _free_port()
     log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
          str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "RECOLM_DATABASE_URL": store_url}, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env={**os.environ, "RECOLM_DATABASE_URL": store_url, **env}, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -70,6 +65,18 @@ def app_server(store_url: str, tmp_path: Path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def app_server(store_url: str, tmp_path: Path):
+    """`streamlit run` on a store that already holds one user, so the app skips building the demo shop."""
+    from core.ingest import Source, Upload, ingest_into_store
+
+    seed = tmp_path / "seed.csv"
+    seed.write_text("user_id,region\nseed-user,Nowhere\n")
+    assert ingest_into_store(store_url, [Upload(Source("users", seed))]).accepted
+    with streamlit_app(store_url, tmp_path) as url:
+        yield url
 
 
 def _selectbox_shows(page, label: str) -> str:
