@@ -50,12 +50,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def spawn_server(url: str) -> tuple[subprocess.Popen, str]:
+def spawn_server(url: str, workers: int = 1) -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "core", "serve", "--db", url, "--host", "127.0.0.1", "--port",
-                             str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             str(port), "--workers", str(workers)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -229,6 +230,8 @@ def main() -> int:
     parser.add_argument("--lift", action="append", default=[], metavar="ARM=EXTRA",
                         help="planted extra purchase probability for an arm, e.g. challenger=0.04")
     parser.add_argument("--challenger", type=int, default=None, help="model id of the challenger arm")
+    parser.add_argument("--server-workers", type=int, default=2,
+                        help="--workers of the server this script starts (without --base; default 2, one per core)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.requests > 20_000 or args.feedback_batches * args.batch_size > 200_000 or args.live_users > 50_000:
@@ -238,7 +241,7 @@ def main() -> int:
     url = args.db or database_url()
     proc = None
     if args.base is None:
-        proc, base = spawn_server(url)
+        proc, base = spawn_server(url, args.server_workers)
     else:
         base = args.base.rstrip("/")
         host = urlparse(base).hostname
