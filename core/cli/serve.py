@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-refresh-seconds", type=float, default=60.0,
                         help="new shop data (feedback) is loaded into the models at most this often (default 60)")
     parser.add_argument("--workers", type=int, default=1,
-                        help="server processes, each holding its own copy of the models (default 1; on 2 cores, 2). "
+                        help="server processes, each holding its own copy of the models (default 1). "
                              "Rate limits and the key cache are counted per process")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 
