@@ -176,6 +176,8 @@ def copy_vs_inserts(url: str, args) -> dict:
         try:
             ds = new_dataset(session, "events", "bench compare")
             writer = ShopWriter(session, ds, unknown="drop")
+            writer.resolve(chunk["user_id"].unique(), "user")
+            writer.resolve(chunk["item_id"].unique(), "item")
             rows = pd.DataFrame({"user_id": chunk["user_id"].map(writer.user_ids).astype("int64"),
                                  "item_id": chunk["item_id"].map(writer.item_ids).astype("int64"),
                                  "action": chunk["action"], "ts": chunk["ts"].astype(object), "dataset_id": ds.id})

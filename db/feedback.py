@@ -6,7 +6,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.shop_write import _bulk_insert
+from db.shop_write import _bulk_insert, lookup_in
 from db.tables import Event, FeedbackReceipt, utcnow
 
 _CHUNK = 5_000
@@ -14,12 +14,9 @@ _CHUNK = 5_000
 
 def known_receipts(session: Session, client_ids: list[str]) -> set[str]:
     """Which of these client event ids were already taken in."""
-    seen: set[str] = set()
-    for start in range(0, len(client_ids), _CHUNK):
-        part = client_ids[start:start + _CHUNK]
-        seen.update(session.scalars(select(FeedbackReceipt.client_event_id)
-                                    .where(FeedbackReceipt.client_event_id.in_(part))))
-    return seen
+    table = FeedbackReceipt.__tablename__
+    rows = lookup_in(session.connection(), table, "client_event_id", ["client_event_id"], list(client_ids), _CHUNK)
+    return {r[0] for r in rows}
 
 
 def last_event_id(session: Session) -> int:

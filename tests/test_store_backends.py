@@ -70,6 +70,31 @@ def test_demo_exports_upload_into_all_three_tables(backend_store_url, demo_csvs)
     assert _counts(backend_store_url)["events"] == len(events)
 
 
+def test_a_later_upload_maps_stored_ids_by_looking_up_only_its_own(backend_store_url, demo_csvs):
+    """ShopWriter resolves just the ids a batch mentions (chunked IN): stored ones keep their store id, an id the
+    store lacks is created once, and nothing else of the store is loaded."""
+    from db.shop_write import ShopWriter, new_dataset
+
+    assert ingest_into_store(backend_store_url, [Upload(Source(k, p)) for k, p in demo_csvs.items()]).accepted
+    with session_scope(backend_store_url) as s:
+        users = dict(s.execute(select(User.external_id, User.id)).all())
+        items = dict(s.execute(select(Item.external_id, Item.id)).all())
+        some = sorted(users)[:3]
+        writer = ShopWriter(s, new_dataset(s, "events", "later batch"))
+        assert writer.resolve([*some, some[0], "no-such-customer"], "user") == {k: users[k] for k in some}
+        item = sorted(items)[0]
+        result = writer.add_events(pd.DataFrame({
+            "user_id": [some[1], "brand-new-customer"], "item_id": [item, item], "action": "view",
+            "ts": pd.to_datetime(["2031-01-01 10:00", "2031-01-02 10:00"])}))
+        assert (result.inserted, result.unknown_users_created, result.unknown_items_created) == (2, 1, 0)
+        assert len(writer.user_ids) == 4 and len(writer.item_ids) == 1  # only what the batch named
+        written = s.execute(select(Event.user_id, Event.item_id).where(Event.dataset_id == writer.dataset.id)
+                            .order_by(Event.ts)).all()
+        new_id = s.scalar(select(User.id).where(User.external_id == "brand-new-customer"))
+    assert [tuple(r) for r in written] == [(users[some[1]], items[item]), (new_id, items[item])]
+    assert new_id not in users.values()
+
+
 def test_both_backends_read_back_the_same_interactions(pg_databases, tmp_path, demo_csvs):
     """The same upload into SQLite and PostgreSQL gives identical sequences, times and side information."""
     from core.interactions import from_store

@@ -15,7 +15,7 @@ import pandas as pd
 
 from core.interactions import InteractionData
 from core.models.base import Recommender
-from core.recommend.cold_start import cold_scores, fit_segment_popularity, profile_segment
+from core.recommend.cold_start import cold_scores, fit_segment_popularity
 from core.recommend.reasons import Reason, ReasonContext, explain
 from core.recommend.rerank import ItemFilter, ListQuality, RerankOptions, freshness_weights, list_quality, rerank
 from core.recommend.search import STRONG_SHARE, ParsedQuery, catalogue_vocabulary, parse_query, rank_matches
@@ -298,7 +298,8 @@ class RecommendationService:
         fresh = self.fresh(options.fresh_days)
         ranked = rerank(scores, options.rerank_options(), self.vectors, fresh, self.categories,
                         self.user_categories(hist))
-        segment = profile_segment(self.data, user_index) if user_index is not None else None
+        # The profile's segment label, precomputed per user (profile_segment's answer, without a pandas row read).
+        segment = (self.reasons.segments[user_index] or None) if user_index is not None else None
         reasons = explain(self.reasons, user_index, hist, ranked.items, fresh, ranked.explore, segment)
         if scored.interest_similarity is not None:
             reasons = self._interest_reasons(ranked.items, reasons, interests.strip(), fresh,

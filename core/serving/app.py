@@ -9,6 +9,7 @@ page makes, so the API and the dashboard never disagree.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -199,7 +200,8 @@ def create_app(url: str, config: ServingConfig | None = None) -> FastAPI:
         ok = store == "reachable" and active is not None
         return {"ok": ok, "store": store, "active_model_id": snap.active_id,
                 "active_model": active.model_label if active is not None else None,
-                "live_experiment_id": snap.experiment.id if snap.experiment else None, "error": snap.error}
+                "live_experiment_id": snap.experiment.id if snap.experiment else None, "error": snap.error,
+                "pid": os.getpid()}  # which --workers process answered
 
     def _user_index(service: RecommendationService, user_id: str) -> int | None:
         """The customer's index; None for one the store knows but the loaded data does not yet (cold start)."""
