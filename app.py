@@ -7,6 +7,7 @@ import threading
 import streamlit as st
 
 from pages.common import store_session
+from pages.components.language import _, language_selector
 
 st.set_page_config(page_title="RecoLM", page_icon=":material/storefront:", layout="wide")
 
@@ -25,26 +26,27 @@ def _ensure_demo() -> None:
 
     if st.session_state.get("_demo_checked"):
         return
-    with st.spinner("First start: building the demo shop (about half a minute)…"), _demo_lock():
+    with st.spinner(_("First start: building the demo shop (about half a minute)…")), _demo_lock():
         with store_session() as session:
             load_demo_if_empty(session)
     st.session_state["_demo_checked"] = True
 
 
+language_selector()
 pages = {
-    "Shop data": [
-        st.Page("pages/home.py", title="Overview", icon=":material/home:", default=True),
-        st.Page("pages/data_upload.py", title="Upload data", icon=":material/upload_file:"),
-        st.Page("pages/data_profile.py", title="Data profile", icon=":material/bar_chart:"),
+    _("Shop data"): [
+        st.Page("pages/home.py", title=_("Overview"), icon=":material/home:", default=True),
+        st.Page("pages/data_upload.py", title=_("Upload data"), icon=":material/upload_file:"),
+        st.Page("pages/data_profile.py", title=_("Data profile"), icon=":material/bar_chart:"),
     ],
-    "Models": [
-        st.Page("pages/training.py", title="Training & registry", icon=":material/model_training:"),
-        st.Page("pages/evaluation.py", title="Evaluation", icon=":material/rule:"),
-        st.Page("pages/recommendations.py", title="Recommendations", icon=":material/recommend:"),
+    _("Models"): [
+        st.Page("pages/training.py", title=_("Training & registry"), icon=":material/model_training:"),
+        st.Page("pages/evaluation.py", title=_("Evaluation"), icon=":material/rule:"),
+        st.Page("pages/recommendations.py", title=_("Recommendations"), icon=":material/recommend:"),
     ],
-    "Campaigns": [
-        st.Page("pages/experiments.py", title="A/B tests", icon=":material/science:"),
-        st.Page("pages/campaigns.py", title="Coupons", icon=":material/sell:"),
+    _("Campaigns"): [
+        st.Page("pages/experiments.py", title=_("A/B tests"), icon=":material/science:"),
+        st.Page("pages/campaigns.py", title=_("Coupons"), icon=":material/sell:"),
     ],
 }
 # Navigation first, so the sidebar is ours (not the raw pages/ folder) even while the demo builds.

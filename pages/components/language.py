@@ -1,0 +1,90 @@
+"""The dashboard's language: picked in the sidebar, kept in the URL (?lang=zh) and a one-year cookie.
+
+On a browser's first visit the language follows the browser (`st.context.locale`, navigator.language);
+afterwards the cookie wins, and a `?lang=` link wins over both. Pages translate with the `_` / `ngettext`
+here (they look the session's language up at call time) and format numbers with `number` / `percent` /
+`date` / `money`; the catalogue itself lives in core/i18n.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date as _date
+from datetime import datetime
+
+import streamlit as st
+
+from core import i18n
+
+KEY = "lang"  # session-state key of the selector, and the URL query parameter
+COOKIE = "recolm_lang"
+COOKIE_MAX_AGE_S = 365 * 24 * 3600
+
+
+def initial_lang() -> str:
+    """A session's first language: `?lang=` in the URL, else the cookie of an earlier visit, else the browser's."""
+    for value in (st.query_params.get(KEY), st.context.cookies.get(COOKIE), st.context.locale):
+        if isinstance(value, str) and value:  # (AppTest's client hands out mocks for cookies)
+            return i18n.normalize_lang(value)
+    return i18n.DEFAULT_LANG
+
+
+def current_lang() -> str:
+    """The session's language ('en' where none is chosen yet, e.g. a page run on its own in a test)."""
+    return i18n.normalize_lang(st.session_state.get(KEY))
+
+
+def _(message: str) -> str:
+    return i18n.translator(current_lang())(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.ngettext_for(current_lang())(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    return i18n.pgettext_for(current_lang())(context, message)
+
+
+def number(value: float | int, decimals: int | None = None) -> str:
+    return i18n.fmt_number(value, current_lang(), decimals)
+
+
+def percent(value: float, decimals: int = 1) -> str:
+    return i18n.fmt_percent(value, current_lang(), decimals)
+
+
+def date(value: _date | datetime, format: str = "medium") -> str:
+    return i18n.fmt_date(value, current_lang(), format)
+
+
+def money(value: float, currency: str = "CNY") -> str:
+    return i18n.fmt_money(value, currency, current_lang())
+
+
+def _remember(lang: str) -> None:
+    """Keep the choice in the URL (navigation clears query parameters) and in a cookie for the next visit."""
+    if st.query_params.get(KEY) != lang:
+        st.query_params[KEY] = lang
+    cookie = st.context.cookies.get(COOKIE)
+    if (not isinstance(cookie, str) or cookie != lang) and st.session_state.get("_lang_cookie") != lang:
+        st.html(
+            f"<script>document.cookie = '{COOKIE}={lang}; path=/; max-age={COOKIE_MAX_AGE_S}; SameSite=Lax';</script>",
+            unsafe_allow_javascript=True,
+        )
+        st.session_state["_lang_cookie"] = lang
+
+
+def language_selector() -> str:
+    """The sidebar's language picker (call once, in app.py, before st.navigation); returns 'en' or 'zh'."""
+    if KEY not in st.session_state:
+        st.session_state[KEY] = initial_lang()
+    with st.sidebar:
+        st.selectbox(
+            _("Language"),
+            list(i18n.LANGUAGE_NAMES),
+            format_func=i18n.LANGUAGE_NAMES.__getitem__,
+            key=KEY,
+        )
+        lang = current_lang()
+        _remember(lang)
+    return lang
