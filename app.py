@@ -7,7 +7,7 @@ import threading
 import streamlit as st
 
 from pages.common import store_session
-from pages.components.language import _, language_selector
+from pages.components.language import _, current_lang, language_selector
 
 st.set_page_config(page_title="RecoLM", page_icon=":material/storefront:", layout="wide")
 
@@ -18,7 +18,7 @@ def _demo_lock() -> threading.Lock:
 
 
 def _ensure_demo() -> None:
-    """First start on an empty store: load the demo shop so the dashboard is never blank.
+    """First start on an empty store: load the demo shop (in the first visitor's language) so the dashboard is never blank.
 
     One build per process: browser tabs opened meanwhile wait for it instead of building a second shop.
     """
@@ -28,7 +28,7 @@ def _ensure_demo() -> None:
         return
     with st.spinner(_("First start: building the demo shop (about half a minute)…")), _demo_lock():
         with store_session() as session:
-            load_demo_if_empty(session)
+            load_demo_if_empty(session, lang=current_lang())
     st.session_state["_demo_checked"] = True
 
 

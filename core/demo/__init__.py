@@ -16,9 +16,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from core.demo import vocab_zh
 from core.demo.simulate import DemoShop, generate_shop
 
 DEMO_EXPERIMENT_NAME = "Demo: spring coupon campaign"
+DEMO_EXPERIMENT_NAMES = {"en": DEMO_EXPERIMENT_NAME, "zh": vocab_zh.EXPERIMENT_NAME}
 DEFAULT_SEED = 7
 DEFAULT_USERS = 3000
 DEFAULT_ITEMS = 1500
@@ -54,8 +56,9 @@ def build_demo(
     n_users: int = DEFAULT_USERS,
     n_items: int = DEFAULT_ITEMS,
     fit_models: bool = True,
+    lang: str = "en",
 ) -> DemoSummary:
-    """Generate the demo shop into the store (the caller's transaction commits it)."""
+    """Generate the demo shop into the store (the caller's transaction commits it); `lang="zh"`: in Chinese."""
     from db.engine import get_meta, set_meta
     from db.experiments import save_experiment
     from db.shop_write import ShopWriter, new_dataset
@@ -63,12 +66,13 @@ def build_demo(
     if get_meta(session, "demo") == "1":
         raise ValueError("this store already holds the demo shop; use a new store (--db) to build another one")
     t0 = time.perf_counter()
-    shop = generate_shop(seed=seed, n_users=n_users, n_items=n_items)
-    ds = new_dataset(session, "demo", "demo shop", mapping={"seed": seed, "n_users": n_users, "n_items": n_items})
+    shop = generate_shop(seed=seed, n_users=n_users, n_items=n_items, lang=lang)
+    ds = new_dataset(session, "demo", "demo shop",
+                     mapping={"seed": seed, "n_users": n_users, "n_items": n_items, "lang": lang})
     writer = ShopWriter(session, ds, unknown="drop")
     writer.upsert_users(shop.users[["user_id", "age", "gender", "region", "signup_date", "attributes"]])
     items = shop.items[["item_id", "title", "description", "category", "price", "brand", "listed_at"]].copy()
-    items["attributes"] = [{"product_type": n} for n in shop.items["_noun"]]
+    items["attributes"] = [{"product_type": n} for n in shop.items["_noun_label"]]
     writer.upsert_items(items)
     events = shop.events.assign(raw_action=shop.events["action"])
     result = writer.add_events(events)
@@ -81,6 +85,7 @@ def build_demo(
     ds.report = {
         "source": "demo generator",
         "seed": seed,
+        "lang": lang,
         "users": len(shop.users),
         "items": len(shop.items),
         "events": len(shop.events),
@@ -90,7 +95,7 @@ def build_demo(
 
     log = shop.exposures.rename(columns={"exposed_at": "timestamp"}).drop(columns=["segment"])
     log["user_store_id"] = log["user_id"].map(writer.user_ids)
-    exp = save_experiment(session, DEMO_EXPERIMENT_NAME, log, source="demo", control="control",
+    exp = save_experiment(session, DEMO_EXPERIMENT_NAMES[lang], log, source="demo", control="control",
                           config=shop.campaign)
     set_meta(session, "demo", "1")
     session.flush()
@@ -120,23 +125,24 @@ def build_demo(
     return summary
 
 
-def load_demo_if_empty(session: Session) -> bool:
-    """First start: build the default demo shop when the store holds no shop data. True when it did."""
+def load_demo_if_empty(session: Session, lang: str = "en") -> bool:
+    """First start: build the default demo shop (in `lang`) when the store holds no shop data. True when it did."""
     from db.shop_read import is_empty
 
     if not is_empty(session):
         return False
-    build_demo(session)
+    build_demo(session, lang=lang)
     return True
 
 
 def write_demo_csvs(
-    folder: str | Path, seed: int = DEFAULT_SEED, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT_ITEMS
+    folder: str | Path, seed: int = DEFAULT_SEED, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT_ITEMS,
+    lang: str = "en",
 ) -> dict[str, Path]:
     """The demo shop as a shop would export it: events.csv, items.csv, users.csv in the shop's own column names."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    shop: DemoShop = generate_shop(seed=seed, n_users=n_users, n_items=n_items)
+    shop: DemoShop = generate_shop(seed=seed, n_users=n_users, n_items=n_items, lang=lang)
     ev = shop.events
     events = pd.DataFrame(
         {
@@ -179,5 +185,5 @@ def write_demo_csvs(
     return paths
 
 
-__all__ = ["DEMO_EXPERIMENT_NAME", "DemoShop", "DemoSummary", "build_demo", "generate_shop", "load_demo_if_empty",
+__all__ = ["DEMO_EXPERIMENT_NAME", "DEMO_EXPERIMENT_NAMES", "DemoShop", "DemoSummary", "build_demo", "generate_shop", "load_demo_if_empty",
            "write_demo_csvs"]
