@@ -216,9 +216,11 @@ class TransformerLM(Recommender):
     def _text_vectors(self, data: InteractionData) -> np.ndarray | None:
         if not self.text_init or not data.has_text():
             return None
-        from core.text_encoder import encode_cached
+        from core.text_encoder import encode_cached, encoder_for
 
-        return encode_cached(data.item_texts())
+        texts = data.item_texts()
+        self.text_encoder_ = encoder_for(texts)  # new items' text must go through the same encoder
+        return encode_cached(texts)
 
     def _init_from_text(self, text: np.ndarray, emb_weight, offset: int) -> None:
         """Item token rows <- text vectors projected (PCA) to the model width, scaled like the random init."""
@@ -554,9 +556,9 @@ class TransformerLM(Recommender):
                 "This model was trained without item text (text_init off or the catalogue has no text), "
                 "so it cannot score text-only items"
             )
-        from core.text_encoder import encode
+        from core.text_encoder import MINILM, encode
 
-        vecs = encode(list(texts))
+        vecs = encode(list(texts), encoder=getattr(self, "text_encoder_", MINILM))
         x = np.hstack([vecs, np.ones((len(texts), 1), dtype=np.float32)])
         out = x @ self.text_map_
         return out[:, :-1].astype(np.float32), out[:, -1].astype(np.float32)
@@ -582,6 +584,7 @@ class TransformerLM(Recommender):
             "best_epoch": int(getattr(self, "best_epoch_", 0)),
             "best_val_ndcg10": float(getattr(self, "best_val_ndcg_", 0.0)),
             "history": getattr(self, "history_", []),
+            "text_encoder": getattr(self, "text_encoder_", None),
         }
         (path / "model.json").write_text(json.dumps(meta, default=str, indent=1))
         self.net_.backbone.config.save_pretrained(path / "backbone")
@@ -613,6 +616,9 @@ class TransformerLM(Recommender):
         model.best_epoch_ = meta.get("best_epoch", 0)
         model.best_val_ndcg_ = meta.get("best_val_ndcg10", 0.0)
         model.history_ = meta.get("history", [])
+        from core.text_encoder import MINILM
+
+        model.text_encoder_ = meta.get("text_encoder") or MINILM  # models saved before the choice used MiniLM
         return model
 
 

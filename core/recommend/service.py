@@ -152,6 +152,13 @@ class RecommendationService:
         return encode_cached(self.texts)
 
     @cached_property
+    def text_encoder(self) -> str:
+        """The encoder behind `vectors` (by the catalogue's language); queries against them must use it too."""
+        from core.text_encoder import encoder_for
+
+        return encoder_for(self.texts)
+
+    @cached_property
     def reasons(self) -> ReasonContext:
         return ReasonContext.build(self.data, self.vectors)
 
@@ -283,7 +290,8 @@ class RecommendationService:
             scores = self.model_scores([hist], np.asarray([user_index]))[0].copy()
             n = len(hist)
             return UserScores(scores, False, f"model {self.model_label} on {n} purchase{'s' if n != 1 else ''}")
-        cold = cold_scores(self.data, self.segpop, user_index, self.vectors if interests else None, interests)
+        cold = cold_scores(self.data, self.segpop, user_index, self.vectors if interests else None, interests,
+                           self.text_encoder)
         parts = [f"popular with {cold.segment}" if cold.segment else "popular in the whole shop (no usable profile)"]
         if interests and interests.strip():
             parts.insert(0, f"typed interests “{interests.strip()}”")
@@ -394,7 +402,7 @@ class RecommendationService:
         parsed = parse_query(query, self.vocabulary)
         from core.text_encoder import encode
 
-        similarity = vectors @ encode([parsed.text])[0]
+        similarity = vectors @ encode([parsed.text], encoder=self.text_encoder, query=True)[0]
         bounds = ItemFilter(min_price=parsed.min_price, max_price=parsed.max_price)
         allowed = self.allowed(flt or ItemFilter()) & bounds.mask(self.data.items, self.data.n_items)
         allowed &= np.any(vectors != 0, axis=1)
