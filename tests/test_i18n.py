@@ -155,3 +155,30 @@ def test_readable_exact_cases():
     assert i18n.fmt_money(12345.5, "CNY", "en") == "CN¥12,345.50"
     assert i18n.fmt_money(99.99, "USD", "zh") == "US$99.99"
     assert i18n.fmt_money(1234, "JPY", "en") == "¥1,234"  # no fraction digits in yen
+
+
+def test_audit_finds_bare_ui_strings_and_wrap_rewrites_them():
+    from tests.i18n_audit import audit_source, wrap_source
+
+    src = '''import streamlit as st
+from pages.common import store_session
+
+st.title("Coupons")
+for _, row in rows:
+    col.metric("Targeted", f"{n:,}", help=f"of {t['n_eligible']:,} eligible, {len(users)} users")
+kind = st.selectbox("Coupon", KINDS, format_func=lambda k: {"fixed": "fixed amount off"}[k])
+st.caption("---")
+st.info("Why: " + reason)
+'''
+    found = [f.text for f in audit_source(src, "x.py")]
+    assert sorted(found) == sorted(["Coupons", "Targeted", "of {…} eligible, {…} users", "Coupon", "fixed amount off",
+                                    "Why: {…}"])
+    out, manual = wrap_source(src)
+    assert 'st.title(_("Coupons"))' in out
+    assert 'help=_("of {n_eligible:,} eligible, {n_users} users").format(n_eligible=t[\'n_eligible\'], n_users=len(users))' in out
+    assert '{"fixed": _("fixed amount off")}' in out
+    assert "for _unused, row in rows:" in out  # a throwaway `_` would hide the translator
+    assert "from pages.components.language import _\n" in out
+    assert 'st.caption("---")' in out  # nothing to translate
+    assert manual == ["line 9: 'Why: {…}' (glued with +: rewrite as one _() with placeholders)"]
+    compile(out, "x.py", "exec")
