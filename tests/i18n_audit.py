@@ -44,7 +44,7 @@ COLUMN_TYPES = frozenset({"Column", "TextColumn", "NumberColumn", "ProgressColum
 TRANSLATORS = frozenset({"_", "ngettext", "pgettext", "N_"})
 WORDS = re.compile(r"[A-Za-z]{2,}")
 # Text with no word to translate: ids, units, markdown rules, icons.
-NEUTRAL = re.compile(r"^[\s\W\d_]*$|^:material/\w+:$|^(CSV|JSON|ID|K|N|SQL)$")
+NEUTRAL = re.compile(r"^[\s\W\d_]*$|^:material/\w+:$|^(CSV|JSON|ID|K|N|SQL|RecoLM)$")
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _text_args(node: ast.Call) -> list[ast.AST]:
     name = _callee(node)
     args: list[ast.AST] = []
     if name in UI_METHODS or name in COLUMN_TYPES:
-        args += node.args[:1] if name not in ("tabs", "Page", "navigation") else []
+        args += node.args[:1] if name not in ("tabs", "Page", "navigation", "page_link", "switch_page") else []
         if name == "tabs" and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
             args += node.args[0].elts
     if name in UI_METHODS or name in KEYWORD_ONLY_CALLS:
