@@ -37,6 +37,6 @@ lint: install-dev
 # Message catalogue (core/i18n.py): extract the marked strings, merge them into each .po, compile the .mo files.
 # Translate the new (empty or fuzzy) entries in locales/*/LC_MESSAGES/recolm.po, then run it again.
 i18n: install
-	$(BIN)/pybabel extract -F babel.cfg -o locales/recolm.pot --sort-by-file --no-wrap --project RecoLM .
+	$(BIN)/pybabel extract -F babel.cfg -k Message -o locales/recolm.pot --sort-by-file --no-wrap --project RecoLM .
 	$(BIN)/pybabel update -i locales/recolm.pot -d locales -D recolm --no-wrap --ignore-obsolete
 	$(BIN)/pybabel compile -d locales -D recolm --statistics

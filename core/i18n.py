@@ -9,10 +9,11 @@ Marking strings (pages and every UI-facing message):
     _("Upload data")
     ngettext_for(lang)("{n} item", "{n} items", n).format(n=n)
     LABEL = N_("Conversion rate")          # module-level constant: marked for extraction, translated at display
+    Message("similar to {title} you bought", title=t)   # core/ text for the UI: English str + msgid + values
 
 Catalogue workflow (`make i18n` runs all three; needs nothing but babel, which requirements.txt installs):
 
-    pybabel extract -F babel.cfg -o locales/recolm.pot --sort-by-file --no-wrap .   # app.py, pages/, core/
+    pybabel extract -F babel.cfg -k Message -o locales/recolm.pot --sort-by-file --no-wrap .  # app.py pages/ core/
     pybabel update -i locales/recolm.pot -d locales -D recolm --no-wrap             # merge new msgids into .po
     pybabel compile -d locales -D recolm                                            # optional: .po -> .mo
 
@@ -49,9 +50,55 @@ _lock = threading.Lock()
 _cache: dict[str, tuple[tuple[str, float, float], _gettext.NullTranslations]] = {}
 
 
+# Marker functions the extraction looks for besides gettext's defaults (`make i18n` passes them with -k).
+EXTRA_KEYWORDS: dict[str, None] = {"Message": None}
+
+
 def N_(message: str) -> str:
     """Mark `message` for extraction without translating it now (module-level constants, core/ messages)."""
     return message
+
+
+class Message(str):
+    """Text that core/ hands to the UI: it IS the English string (logs, CLI, CSV, JSON and tests see plain text),
+    and it remembers its msgid template and values, so a page can show it in the reader's language.
+
+    >>> m = Message("best seller #{rank} in the shop", rank=3)
+    >>> str(m), m.translate(translator("zh"))
+    ('best seller #3 in the shop', '全店畅销第 3 名')
+
+    Values may be Messages themselves; they are translated too.
+    """
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, /, **params: object) -> Message:
+        obj = super().__new__(cls, template.format(**params) if params else template)
+        obj.template = template
+        obj.params = params
+        return obj
+
+    def translate(self, gettext: Callable[[str], str]) -> str:
+        values = {k: v.translate(gettext) if isinstance(v, Message) else v for k, v in self.params.items()}
+        text = gettext(self.template)
+        return text.format(**values) if values else text
+
+    def __reduce__(self):  # pickle / copy keep the template (st.cache_* and multiprocessing copy results)
+        return (_rebuild_message, (self.template, self.params))
+
+
+def _rebuild_message(template: str, params: dict[str, object]) -> Message:
+    return Message(template, **params)
+
+
+def translate(value: object, gettext: Callable[[str], str]) -> object:
+    """A Message in `gettext`'s language; a plain str looked up as a msgid; anything else as it is."""
+    if isinstance(value, Message):
+        return value.translate(gettext)
+    if isinstance(value, str):
+        return gettext(value)
+    return value
 
 
 def normalize_lang(value: str | None) -> str:

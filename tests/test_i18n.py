@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.dates import format_date, format_datetime
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -90,7 +90,8 @@ def test_every_string_marked_in_the_code_has_a_chinese_translation():
     """Collects the msgids from app.py, pages/ and core/ (babel.cfg) and checks each in the shipped zh catalogue."""
     method_map = [("app.py", "python"), ("pages/**.py", "python"), ("core/**.py", "python")]
     found: dict[str, str] = {}
-    for filename, _lineno, message, _comments, _context in extract_from_dir(str(ROOT), method_map):
+    keywords = {**DEFAULT_KEYWORDS, **i18n.EXTRA_KEYWORDS}
+    for filename, _lineno, message, _comments, _context in extract_from_dir(str(ROOT), method_map, keywords=keywords):
         msgid = message if isinstance(message, str) else message[0]
         found.setdefault(msgid, filename)
     assert "Overview" in found and "Language" in found  # the extraction itself works
@@ -182,3 +183,21 @@ st.info("Why: " + reason)
     assert 'st.caption("---")' in out  # nothing to translate
     assert manual == ["line 9: 'Why: {…}' (glued with +: rewrite as one _() with placeholders)"]
     compile(out, "x.py", "exec")
+
+
+def test_message_is_its_english_text_and_translates_with_its_values():
+    import copy
+    import json
+    import pickle
+
+    inner = i18n.Message("{band} in {place}", band="25–34", place="上海")
+    m = i18n.Message("popular with {segment} (#{rank} there)", segment=inner, rank=3)
+    assert m == "popular with 25–34 in 上海 (#3 there)" and isinstance(m, str)
+    assert json.dumps({"reason": m}, ensure_ascii=False) == '{"reason": "popular with 25–34 in 上海 (#3 there)"}'
+    assert m.translate(i18n.translator("zh")) == "在上海 25–34 岁人群中很受欢迎（排名第 3）"
+    assert m.translate(i18n.translator("en")) == m
+    for copied in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
+        assert copied == m and copied.translate(i18n.translator("zh")) == m.translate(i18n.translator("zh"))
+    assert i18n.translate("Overview", i18n.translator("zh")) == "概览"
+    assert i18n.translate(42, i18n.translator("zh")) == 42
+    assert i18n.Message("no {braces} needed") == "no {braces} needed"  # no values: the template is the text

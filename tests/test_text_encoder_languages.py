@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -78,3 +80,29 @@ def test_lm_remembers_the_encoder_of_its_catalogue_for_new_items(tmp_path):
     assert loaded.text_encoder_ == te.E5
     new = loaded.score_new_items([seqs[0]], ["花西 口红 新品. 美妆"])
     np.testing.assert_allclose(new, model.score_new_items([seqs[0]], ["花西 口红 新品. 美妆"]), rtol=1e-5)
+
+
+@needs_e5
+def test_chinese_demo_shop_search_and_reasons_end_to_end(store_url):
+    """The Chinese demo store: search for 耳机 finds audio with E5, reasons translate to Chinese, no English-only note."""
+    from core.demo import build_demo
+    from core.i18n import Message, translator
+    from core.recommend import RecommendationService
+    from db.engine import session_scope
+
+    with session_scope(store_url) as session:
+        build_demo(session, seed=4, n_users=300, n_items=120, lang="zh")
+    with session_scope(store_url) as session:
+        service = RecommendationService.from_store(session)
+    assert service.text_encoder == te.E5
+    result = service.search("耳机 500元以下")
+    assert result.parsed.max_price == 500 and result.parsed.text == "耳机"
+    assert not result.parsed.notes  # E5 reads Chinese: no "trained on English" warning
+    assert result.items and {r.category for r in result.items[:3]} == {"耳机音箱"}
+    assert all(r.price is None or r.price <= 500 for r in result.items)
+    zh = translator("zh")
+    buyer = next(u for u in range(service.data.n_users) if len(service.history(u)) >= 3)
+    preview = service.preview(buyer)
+    assert preview.items and all(isinstance(r.reason, Message) for r in preview.items)
+    for text in [*(r.reason.translate(zh) for r in preview.items), preview.based_on.translate(zh)]:
+        assert re.search(r"[\u4e00-\u9fff]", text) and not re.search(r"\b(?:bought|popular|seller|model on)\b", text)
