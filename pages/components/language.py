@@ -2,8 +2,8 @@
 
 On a browser's first visit the language follows the browser (`st.context.locale`, navigator.language);
 afterwards the cookie wins, and a `?lang=` link wins over both. Pages translate with the `_` / `ngettext`
-here (they look the session's language up at call time) and format numbers with `number` / `percent` /
-`date` / `money`; the catalogue itself lives in core/i18n.py.
+here (they look the session's language up at call time), show core/ text with `tr` (reasons, notes: Messages)
+and format numbers with `number` / `percent` / `date` / `money`; the catalogue itself lives in core/i18n.py.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def current_lang() -> str:
 
 def _(message: str) -> str:
     return i18n.translator(current_lang())(message)
+
+
+def tr(value: object) -> object:
+    """core/ text in the session's language: a core.i18n.Message with its values, a plain str as a msgid."""
+    return i18n.translate(value, i18n.translator(current_lang()))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
