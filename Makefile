@@ -27,9 +27,16 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "chromium not installed: the browser test will be skipped (sudo apt-get install chromium)"
 
+# The store tests also run on a throwaway PostgreSQL (scripts/pg_test_cluster.sh, installs Debian's postgresql
+# when root): started here, its URL handed to pytest, stopped afterwards whatever happens. If it cannot start,
+# its reason reaches pytest and the PostgreSQL tests skip with it.
 test: install-dev chromium
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	@pg=$$(mktemp -d); trap 'scripts/pg_test_cluster.sh stop "$$pg/cluster"; rm -rf "$$pg"' EXIT INT TERM; \
+	url=$$(scripts/pg_test_cluster.sh start "$$pg/cluster" 2>"$$pg/start.err") || url=""; \
+	[ -n "$$url" ] || echo "PostgreSQL tests will skip: $$(cat "$$pg/start.err")"; \
+	RECOLM_TEST_POSTGRES_URL="$$url" RECOLM_TEST_POSTGRES_UNAVAILABLE="$$(tr '\n' ' ' <"$$pg/start.err")" \
+		$(BIN)/python -m pytest -q
 
 lint: install-dev
 	$(BIN)/ruff check .

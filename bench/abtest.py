@@ -29,7 +29,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 from core.abtest.analysis import analyse, msprt_p_value, srm_check  # noqa: E402
 from core.abtest.hygiene import clean  # noqa: E402
 from core.abtest.log_reader import read_log  # noqa: E402
-from core.public_datasets import shared_data_dir  # noqa: E402
+from core.benchmark_datasets import shared_data_dir  # noqa: E402
 
 
 def udacity() -> dict:

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
     args = parser.parse_args(argv)
 
-    import core.public_datasets as pdata
+    import core.benchmark_datasets as pdata
 
     t0 = time.perf_counter()
     data = getattr(pdata, LOADERS[args.dataset])()

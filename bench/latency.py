@@ -21,7 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.data import InteractionData  # noqa: E402
+from core.interactions import InteractionData  # noqa: E402
 
 GOAL_P95_MS = 50.0
 GOAL_USERS_PER_S = 5000.0
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.dataset == "beauty":
-        from core.public_datasets import load_beauty, shared_data_dir
+        from core.benchmark_datasets import load_beauty, shared_data_dir
 
         path = shared_data_dir() / "amazon_s3rec" / "Beauty.txt"
         if not path.exists():

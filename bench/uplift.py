@@ -25,7 +25,7 @@ from core.uplift import (  # noqa: E402
     random_baseline,
     uplift_at_k,
 )
-from core.uplift.calibration import calibrate_uplift  # noqa: E402
+from core.uplift.calibration import calibrate_uplift, cross_fitted_check  # noqa: E402
 from core.uplift.hillstrom import OUTCOMES, load_hillstrom  # noqa: E402
 
 
@@ -58,12 +58,16 @@ def run(outcome: str, k: float, seed: int, base: str, path: str | None) -> dict:
         model = make_learner(name, base=base, seed=seed).fit(Xtr, ttr, ytr)
         score = model.predict(Xte)
         cal = calibrate_uplift(yte, tte, score, model.predict_outcomes(Xte)[0])
+        # the calibration fitted on one half of the test users and judged on the other (1 = its scale holds)
+        check = cross_fitted_check(yte, tte, score, model.predict_outcomes(Xte)[0], seed=seed)
         result["learners"][name] = {
             "qini": qini_coefficient(yte, tte, score),
             "uplift_at_k": uplift_at_k(yte, tte, score, k),
             # share of the predicted differences between users that is real on the test users (1 = all)
             "blp_slope": cal.slope,
             "blp_slope_se": cal.slope_se,
+            "calibrated_heldout_slope": check.heldout_slope,
+            "calibrated_heldout_slope_se": check.heldout_slope_se,
             "fit_seconds": round(time.perf_counter() - t0, 2),
         }
     return result

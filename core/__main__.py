@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "recommend": "top-K recommendations for a user or everyone",
     "abtest": "analyse an A/B test log",
     "coupons": "target a coupon campaign",
+    "db": "the store's schema migrations: upgrade, current",
 }
 
 

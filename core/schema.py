@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Canonical behaviour actions, in funnel order. A shop's own words are mapped onto these at upload.
-ACTIONS: tuple[str, ...] = ("view", "click", "favorite", "cart", "purchase")
-FUNNEL: tuple[str, ...] = ("view", "cart", "purchase")
-PURCHASE = "purchase"
-OTHER_ACTION = "other"
-
-# Event flags: rows kept for the record but never counted as purchases.
-FLAG_CANCELLATION = "cancellation"
-FLAG_NEGATIVE_QUANTITY = "negative_quantity"
+# The stored action and flag values are defined with the tables; this module is where core reads them.
+from db.tables import (  # noqa: F401  re-exported for core
+    ACTIONS,
+    FLAG_CANCELLATION,
+    FLAG_NEGATIVE_QUANTITY,
+    FUNNEL,
+    OTHER_ACTION,
+    PURCHASE,
+)
 
 
 @dataclass(frozen=True)

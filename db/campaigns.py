@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from db.models import Campaign, CampaignAssignment, Experiment, Exposure, Item, User
+from db.tables import Campaign, CampaignAssignment, Experiment, Exposure, Item, User
 
 
 def randomised_campaigns(session: Session) -> list[Experiment]:

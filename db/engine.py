@@ -1,24 +1,24 @@
 """Engine and sessions. SQLite by default (WAL, foreign keys on); any SQLAlchemy URL works.
 
-`open_store(url)` is the single entry point: it creates missing tables and refuses a store written
-by a different schema version, so an upgraded app never silently misreads old data.
+`open_store(url)` is the single entry point: it creates a new store through the Alembic migrations
+(db/migrations), upgrades an older one, and refuses a store it cannot read (newer, or not RecoLM's), so an
+upgraded app never silently misreads old data (see db.migrate).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from threading import Lock
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.config import database_url
-from db.models import SCHEMA_VERSION, Base, SchemaMeta
+from db.config import database_url
+from db.migrate import SchemaMismatchError, ensure_schema
+from db.tables import SchemaMeta
 
-
-class SchemaMismatchError(RuntimeError):
-    """The store was written by another version of RecoLM."""
+__all__ = ["SchemaMismatchError", "close_store", "init_db", "make_engine", "open_store", "session_scope"]
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -40,32 +40,37 @@ def make_engine(url: str) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables; stamp a new store, reject one of another schema version."""
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        row = s.get(SchemaMeta, "schema_version")
-        if row is None:
-            s.add(SchemaMeta(key="schema_version", value=str(SCHEMA_VERSION)))
-            s.commit()
-        elif int(row.value) != SCHEMA_VERSION:
-            raise SchemaMismatchError(
-                f"The store at {engine.url.render_as_string(hide_password=True)} has schema version {row.value}, "
-                f"this RecoLM expects {SCHEMA_VERSION}. Export your data and re-import it, or point "
-                "RECOLM_DATABASE_URL at a new store."
-            )
+    """Create a new store through the migrations, upgrade an old one, or raise SchemaMismatchError."""
+    ensure_schema(engine)
+
+
+_STORES: dict[str, sessionmaker[Session]] = {}
+_STORES_LOCK = Lock()
 
 
 def open_store(url: str | None = None) -> sessionmaker[Session]:
-    """Session factory for the store at `url` (default: core.config.database_url()), initialised once."""
+    """Session factory for the store at `url` (default: db.config.database_url()), migrated once per process."""
     # Resolve the default before caching: a cache keyed on None would keep serving the first store opened.
-    return _open_store(url or database_url())
+    url = url or database_url()
+    with _STORES_LOCK:
+        factory = _STORES.get(url)
+        if factory is None:
+            engine = make_engine(url)
+            try:
+                init_db(engine)
+            except BaseException:
+                engine.dispose()
+                raise
+            factory = _STORES[url] = sessionmaker(engine, expire_on_commit=False)
+        return factory
 
 
-@lru_cache(maxsize=8)
-def _open_store(url: str) -> sessionmaker[Session]:
-    engine = make_engine(url)
-    init_db(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+def close_store(url: str) -> None:
+    """Dispose the pooled connections of a store opened by this process (tests drop or copy its database)."""
+    with _STORES_LOCK:
+        factory = _STORES.pop(url, None)
+    if factory is not None:
+        factory.kw["bind"].dispose()
 
 
 @contextmanager

@@ -8,26 +8,14 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.evaluation.evaluate import EvaluationResult, ModelSpec
-from db.models import EvaluationRun
-
-BASELINE_PREFIX = "baseline:"
+from db.tables import EvaluationRun
 
 
-def save_run(session: Session, result: EvaluationResult, extra_config: dict[str, Any] | None = None) -> EvaluationRun:
-    """Record one run inside the caller's transaction (dataset id, protocol, K values, one entry per model)."""
-    config = {
-        "ks": list(result.ks),
-        "dataset": result.dataset,
-        "n_users": result.n_users,
-        "n_items": result.n_items,
-        "n_test_users": result.n_test_users,
-        **result.config,
-        **(extra_config or {}),
-    }
-    run = EvaluationRun(
-        dataset_id=result.dataset_id, protocol=result.protocol, config=config, results=result.to_records()
-    )
+def save_run(
+    session: Session, dataset_id: int | None, protocol: str, config: dict[str, Any], results: list[dict[str, Any]]
+) -> EvaluationRun:
+    """Record one run inside the caller's transaction (dataset id, protocol, its config, one entry per model)."""
+    run = EvaluationRun(dataset_id=dataset_id, protocol=protocol, config=config, results=results)
     session.add(run)
     session.flush()
     return run
@@ -72,61 +60,6 @@ def run_table(run: EvaluationRun) -> pd.DataFrame:
             row["error"] = r["error"]
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def resolve_spec(session: Session, name_or_kind: str) -> ModelSpec:
-    """A registered model (id or name, newest version) refitted with its stored parameters, else a baseline kind.
-
-    "baseline:KIND" always means the kind fitted on the fly (the demo registers models named like kinds).
-    """
-    from core.evaluation.evaluate import DEFAULT_GRIDS
-    from core.models import MODEL_KINDS
-    from db.registry import find_model
-
-    text = str(name_or_kind).strip()
-    if text.startswith(BASELINE_PREFIX):  # explicitly a kind, even when a registered model has that name
-        kind = text[len(BASELINE_PREFIX):].strip()
-        if kind not in MODEL_KINDS:
-            raise ValueError(f"Unknown model kind {kind!r}; known: {', '.join(MODEL_KINDS)}")
-        return ModelSpec(label=kind, kind=kind, grid=DEFAULT_GRIDS.get(kind))
-    row = find_model(session, text) if text else None
-    if row is not None:
-        # A warm start would carry weights trained on the held-out purchases: refit from the base instead.
-        params = {k: v for k, v in (row.params or {}).items() if k != "warm_start"}
-        return ModelSpec(label=f"{row.name} v{row.version}", kind=row.kind, params=params, model_id=row.id)
-    if text in MODEL_KINDS:
-        return ModelSpec(label=text, kind=text, grid=DEFAULT_GRIDS.get(text))
-    raise ValueError(
-        f"No registered model and no model kind called {text!r}; use a model id, a registered name, or one of "
-        f"{', '.join(MODEL_KINDS)}"
-    )
-
-
-def evaluate_store(
-    session: Session,
-    models: list[str],
-    protocol: str = "loo",
-    ks: tuple[int, ...] = (5, 10, 20),
-    split_kwargs: dict[str, Any] | None = None,
-    diversity: str = "auto",
-    store: bool = True,
-    progress=None,
-) -> tuple[EvaluationResult, EvaluationRun | None]:
-    """Evaluate registered models / baseline kinds on the store's purchases and record the run (the one call the
-    page and the CLI make)."""
-    from core.data import from_store
-    from core.evaluation.evaluate import run_evaluation
-
-    if not models:
-        raise ValueError("Choose at least one model to evaluate")
-    specs = [resolve_spec(session, m) for m in models]
-    data = from_store(session)
-    if sum(len(s) for s in data.sequences) == 0:
-        raise ValueError("The store has no purchases yet; upload events or build the demo shop first")
-    result = run_evaluation(data, specs, protocol=protocol, ks=ks, split_kwargs=split_kwargs, diversity=diversity,
-                            progress=progress)
-    run = save_run(session, result) if store else None
-    return result, run
 
 
 def run_breakdown(run: EvaluationRun, what: str = "activity") -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from db.models import Experiment, Exposure
+from db.tables import Experiment, Exposure
 
 SOURCES = ("upload", "demo", "replay")
 CHUNK = 20_000

@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from db.models import Dataset, Event, Item, ModelVersion, Recommendation, RecommendationBatch, User
+from db.tables import Dataset, Event, Item, ModelVersion, Recommendation, RecommendationBatch, User
 
 BATCH_COLUMNS = ("user_store_id", "item_store_id", "rank", "score", "reason")
 

@@ -1,18 +1,30 @@
-"""The model registry: versioned artifacts on disk, provenance and metrics in the store, one active model."""
+"""The model registry: versioned artifacts on disk, provenance and metrics in the store, one active model.
+
+Loading an artifact back into a recommender is core's job (`core.registry.load_version`)."""
 
 from __future__ import annotations
 
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core.config import artifacts_dir
-from core.models import Recommender, load_model
-from db.models import ModelVersion
+from db.config import artifacts_dir
+from db.tables import ModelVersion
+
+
+class SavableModel(Protocol):
+    """What the registry needs of a model (core.models.Recommender has it): the registry never imports core,
+    it only asks the model to write its own artifact folder."""
+
+    kind: str
+
+    def get_params(self) -> dict[str, Any]: ...
+
+    def save(self, path: str | Path) -> None: ...
 
 
 def _dir_size(path: Path) -> int:
@@ -21,7 +33,7 @@ def _dir_size(path: Path) -> int:
 
 def register_model(
     session: Session,
-    model: Recommender,
+    model: SavableModel,
     name: str | None = None,
     dataset_id: int | None = None,
     metrics: dict[str, Any] | None = None,
@@ -76,10 +88,6 @@ def find_model(session: Session, name_or_id: str | int) -> ModelVersion | None:
     return session.scalar(
         select(ModelVersion).where(ModelVersion.name == str(name_or_id)).order_by(ModelVersion.version.desc())
     )
-
-
-def load_version(row: ModelVersion) -> Recommender:
-    return load_model(row.artifact_path)
 
 
 def delete_model(session: Session, model_id: int) -> None:

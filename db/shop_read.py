@@ -13,8 +13,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.schema import PURCHASE
-from db.models import Dataset, Event, Experiment, Item, ModelVersion, User
+from db.tables import PURCHASE, Dataset, Event, Experiment, Item, ModelVersion, User
 
 
 @dataclass
@@ -178,7 +177,7 @@ class StoreStatus:
 
 
 def store_status(session: Session) -> StoreStatus:
-    from db.datasets import list_datasets
+    from db.dataset_versions import list_datasets
     from db.engine import get_meta
     from db.registry import active_model
 
@@ -195,3 +194,36 @@ def store_status(session: Session) -> StoreStatus:
         else {"id": active.id, "name": active.name, "kind": active.kind, "version": active.version,
               "metrics": dict(active.metrics or {})},
     )
+
+
+@dataclass
+class InteractionFrames:
+    """The store's items, users and (unflagged) events of one action, as plain frames ordered by store id."""
+
+    items: pd.DataFrame  # id, external_id, title, description, category, price, listed_at
+    users: pd.DataFrame  # id, external_id, age, gender, region
+    events: pd.DataFrame  # user_id, item_id, ts; by user, then time, then event id
+    dataset_id: int | None  # the newest data set version unless one was asked for
+
+
+def interaction_frames(session: Session, action: str = PURCHASE, dataset_id: int | None = None) -> InteractionFrames:
+    """What `core.interactions.from_store` turns into purchase sequences (flagged rows such as cancellations
+    excluded)."""
+    items = pd.read_sql(
+        select(Item.id, Item.external_id, Item.title, Item.description, Item.category, Item.price, Item.listed_at)
+        .order_by(Item.id),
+        session.connection(),
+    )
+    users = pd.read_sql(
+        select(User.id, User.external_id, User.age, User.gender, User.region).order_by(User.id),
+        session.connection(),
+    )
+    events = pd.read_sql(
+        select(Event.user_id, Event.item_id, Event.ts)
+        .where(Event.action == action, Event.flag.is_(None))
+        .order_by(Event.user_id, Event.ts, Event.id),
+        session.connection(),
+    )
+    if dataset_id is None:
+        dataset_id = session.scalar(select(func.max(Dataset.id)))
+    return InteractionFrames(items=items, users=users, events=events, dataset_id=dataset_id)

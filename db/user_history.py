@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Event, Item, User
+from db.tables import Event, Item, User
 
 
 def user_profile(session: Session, user_id: int) -> dict[str, Any]:

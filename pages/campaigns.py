@@ -12,6 +12,8 @@ from core.export import to_csv_bytes
 from core.uplift import LEARNERS
 from db.campaigns import campaign_options, experiment_label, list_campaigns, randomised_campaigns
 from pages.common import store_session
+from pages.components.charts import show
+from pages.components.uplift_report import render_uplift_evaluation
 
 NO_EXPERIMENT = "none — rank by propensity (not causal)"
 PLAN_KEY = "coupon_plan"
@@ -123,18 +125,12 @@ if plan.evaluation is not None:
     st.caption(f"Held-out {ev.n_test} users of past campaign #{ev.experiment_id} (outcome: {ev.outcome}); "
                f"the models were fitted on the other {ev.n_train}.")
     fig = go.Figure()
-    for le in ev.learners:
-        fig.add_trace(go.Scatter(x=[f * 100 for f in le.curve_fraction], y=[g * ev.n_test for g in le.curve_gain],
-                                 mode="lines", name=le.name))
-    end = ev.learners[0].curve_gain[-1] * ev.n_test if ev.learners else 0.0
-    fig.add_trace(go.Scatter(x=[0, 100], y=[0, end], mode="lines", name="random", line={"dash": "dot"}))
+    for curve, (x, y) in ev.qini_curves().items():
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=curve, line={"dash": "dot"} if curve == "random" else None))
     fig.update_layout(title="Qini curve", xaxis_title="customers targeted (%)",
-                      yaxis_title=f"incremental {ev.outcome} (held-out users)", height=380)
-    st.plotly_chart(fig, key="qini")
-    rows = [{"targeting": "random", "Qini coefficient": ev.random_qini, f"uplift@{ev.k:.0%}": ev.random_uplift_at_k}]
-    rows += [{"targeting": le.name, "Qini coefficient": le.qini, f"uplift@{ev.k:.0%}": le.uplift_at_k}
-             for le in ev.learners]
-    st.dataframe(rows, hide_index=True, key="qini_table")
+                      yaxis_title=f"incremental {ev.outcome} (held-out users)")
+    show(fig, "qini", height=380)
+    render_uplift_evaluation(ev, "qini")
     cal = plan.calibration.get("converted")
     if cal:
         st.caption(
@@ -145,8 +141,7 @@ if plan.evaluation is not None:
         )
 
 st.subheader("One customer's coupon")
-users = plan.scored.sort_values(["rank"], ascending=False)["user_id"].tolist()
-targeted_first = plan.targets["user_id"].tolist() + [u for u in users if u not in set(plan.targets["user_id"])]
+targeted_first = plan.customers_targeted_first()
 index = targeted_first.index(str(wanted)) if wanted is not None and str(wanted) in targeted_first else 0
 user = st.selectbox("Customer", targeted_first, index=index)
 view = plan.user_view(user)

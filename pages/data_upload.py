@@ -24,7 +24,7 @@ from core.ingest import (
 from core.ingest.mapping import ColumnMapping, likely_purchase_values
 from core.ingest.reader import ENCODINGS, SEPARATOR_NAMES, SEPARATORS
 from core.ingest.report import dropped_table
-from db.datasets import list_datasets
+from db.dataset_versions import list_datasets
 from pages.common import store_session
 
 NOT_MAPPED = "— not in this file —"

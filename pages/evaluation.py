@@ -5,14 +5,17 @@ Every held-out purchase is ranked against ALL items (full sort, the customer's e
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
 from core.evaluation.evaluate import BASELINE_KINDS
+from core.evaluation.report import metrics_long, run_errors
+from core.evaluation.store_runs import BASELINE_PREFIX, evaluate_store
 from core.export import to_csv_bytes
-from db.evaluations import BASELINE_PREFIX, evaluate_store, get_run, list_runs, run_breakdown, run_table
+from core.models import model_class
+from db.evaluations import get_run, list_runs, run_breakdown, run_table
 from db.registry import active_model, list_models
 from pages.common import store_session
+from pages.components.charts import grouped_bars
 
 PROTOCOLS = {
     "loo": "Leave-one-out: each customer's last purchase (second to last tunes)",
@@ -42,7 +45,7 @@ chosen = st.multiselect(
     help="Registered models are refitted on the protocol's training part with their saved settings, so the "
          "held-out purchases never leak into them. Baselines are fitted on the fly; EASE's λ is tuned on validation.",
 )
-slow = [m for m in registered if m.kind == "lm" and str(m.id) in {options[c] for c in chosen}]
+slow = [m for m in registered if model_class(m.kind).is_slow and str(m.id) in {options[c] for c in chosen}]
 for m in slow:
     budget = (m.params or {}).get("max_minutes")
     st.warning(f"{m.name} v{m.version} is a language model: it is retrained on the training part so the held-out "
@@ -87,29 +90,24 @@ st.markdown(
     f"{cfg.get('n_test_users', '?'):,} customers, each ranked against all {cfg.get('n_items', '?'):,} items · "
     f"data set version {run.dataset_id} · created {run.created_at:%Y-%m-%d %H:%M} UTC"
 )
-errors = table[table["error"].notna()] if "error" in table else table.iloc[0:0]
-for _, row in errors.iterrows():
+for _, row in run_errors(table).iterrows():
     st.error(f"{row['model']}: {row['error']}")
 st.dataframe(table, hide_index=True, key="results")
 st.download_button("Download results (CSV)", to_csv_bytes(table), file_name=f"evaluation_run_{run.id}.csv",
                    mime="text/csv", key="csv")
 
 ks = cfg.get("ks", [5, 10, 20])
-long = table.melt(id_vars=["model"], value_vars=[c for c in table.columns if "@" in c], var_name="metric", value_name="value")
-long[["name", "K"]] = long["metric"].str.split("@", expand=True)
+long = metrics_long(table)
 tabs = st.tabs([METRICS[m] for m in METRICS if (long["name"] == m).any()])
 for tab, name in zip(tabs, [m for m in METRICS if (long["name"] == m).any()]):
     with tab:
-        part = long[long["name"] == name]
-        fig = px.bar(part, x="model", y="value", color="K", barmode="group", title=f"{METRICS[name]} at K",
-                     category_orders={"K": [str(k) for k in ks]})
-        st.plotly_chart(fig, key=f"chart_{name}")
+        grouped_bars(long[long["name"] == name], "model", "value", "K", f"chart_{name}",
+                     title=f"{METRICS[name]} at K", category_orders={"K": [str(k) for k in ks]})
 
 st.subheader("By customer activity (purchases before the held-out one)")
 if len(activity):
-    fig = px.bar(activity, x="purchases before", y="ndcg@10" if "ndcg@10" in activity else activity.columns[-1], color="model",
-                 barmode="group", hover_data=["n_users"])
-    st.plotly_chart(fig, key="chart_activity")
+    grouped_bars(activity, "purchases before", "ndcg@10" if "ndcg@10" in activity else activity.columns[-1], "model",
+                 "chart_activity", hover_data=["n_users"])
     st.dataframe(activity, hide_index=True, key="activity")
 st.subheader("By held-out item: cold vs warm, and repeat purchase vs new to the customer")
 if len(items):

@@ -11,17 +11,18 @@ from core.abtest.analysis import (
     P_COLUMNS,
     RATE_COLUMNS,
     Analysis,
-    analyse,
     cumulative,
     display_tables,
     parse_split,
 )
 from core.abtest.hygiene import HygieneChoices, clean
-from core.abtest.log_reader import guess_mapping, read_table, to_exposures
-from core.abtest.planner import plan
+from core.abtest.log_reader import guess_log_mapping, read_table, to_exposures
+from core.abtest.planner import sample_size_plan
+from core.abtest.report import experiment_report
 from core.schema import EXPOSURES
 from db.experiments import experiment_sizes, list_experiments, load_exposures, save_experiment
 from pages.common import store_session
+from pages.components.abtest_report import render_report, report_options
 
 NONE = "— none —"
 SPLIT_HELP = "Shares per arm as arm=share, e.g. control=50,treatment=50. Blank: equal split."
@@ -94,7 +95,7 @@ def render(result: Analysis, frame, key: str) -> None:
                      expanded=result.srm.flagged):
         _table(tables["srm"], f"{key}_srm")
     for c in result.comparisons:
-        series = cumulative(frame, result.control, c.variant, alpha=result.alpha)
+        series = cumulative(frame, result.control, c.variant, alpha=result.alpha, tau=c.sequential_tau)
         if len(series) >= 2:
             st.plotly_chart(_lift_chart(series, c.variant, result.control), key=f"{key}_plot_{c.variant}")
 
@@ -132,7 +133,7 @@ def _analyse_section() -> None:
             st.error(str(exc))
             return
         name = upload.name
-        guessed = guess_mapping(list(table.columns))
+        guessed = guess_log_mapping(list(table.columns))
         st.caption("Column mapping (guessed; correct it if needed)")
         choices = [NONE, *map(str, table.columns)]
         cols = st.columns(len(EXPOSURES.columns))
@@ -141,8 +142,14 @@ def _analyse_section() -> None:
                                    index=choices.index(guessed[canon]) if canon in guessed else 0, key=f"map_{canon}")
             if picked != NONE:
                 mapping[canon] = picked
+        extra = [c for c in map(str, table.columns) if c not in mapping.values()]
+        e1, e2 = st.columns([1, 3])
+        orders_col = e1.selectbox("Orders per user column", [NONE, *extra], key="map_orders")
+        segment_cols = e2.multiselect("Segment columns (region, age band, device, …)",
+                                      [c for c in extra if c != orders_col], key="map_segments")
         try:
-            frame = to_exposures(table, mapping)
+            frame = to_exposures(table, mapping, orders=None if orders_col == NONE else orders_col,
+                                 segments=segment_cols)
         except ValueError as exc:
             st.error(str(exc))
             return
@@ -177,13 +184,18 @@ def _analyse_section() -> None:
     control = c1.selectbox("Control arm", arms, index=arms.index(default), key="control")
     split_text = c2.text_input("Planned split", split_hint, help=SPLIT_HELP, key=f"split_{exp_id}")
     mde = c3.number_input("Lift to plan for (%)", 0.1, 100.0, 2.0, 0.5, key="mde") / 100
+    results_box = st.container()  # results above, the options that shape them below
     try:
-        result = analyse(cleaned, control=control, planned_split=parse_split(split_text), mde=mde)
+        options = report_options(cleaned, "main", control, parse_split(split_text), mde)
+        full = experiment_report(cleaned, options)
     except ValueError as exc:
         st.error(str(exc))
         return
+    result = full.analysis
     st.session_state["last_baseline"] = result.arms[0].rate
-    render(result, cleaned, "main")
+    with results_box:
+        render(result, cleaned, "main")
+        render_report(full, "main")
 
     if source == "Upload a log":
         with st.form("save_form"):
@@ -197,9 +209,8 @@ def _analyse_section() -> None:
 
 
 def _replay_section() -> None:
-    from core.abtest.replay import replay
-    from core.data import from_store
-    from db.registry import list_models, load_version
+    from core.abtest.replay import replay_registered
+    from db.registry import list_models
 
     st.warning("Simulation: users with a held-out next purchase are split at random between two models; a user "
                "'converts' when that purchase is in the top-K their arm's model shows. Real users react to what they "
@@ -222,11 +233,7 @@ def _replay_section() -> None:
                         help="Honest (the models never saw the held-out purchases); slow for the language model.")
     if st.button("Run simulation", disabled=a == b, key="replay_run"):
         with st.spinner("Replaying…"), store_session() as session:
-            rows = {m.id: m for m in models}
-            data = from_store(session)
-            res = replay(data, load_version(rows[a]), load_version(rows[b]),
-                         names=(f"A: {rows[a].name} v{rows[a].version}", f"B: {rows[b].name} v{rows[b].version}"),
-                         k=int(k), share_b=float(share), seed=int(seed), refit=refit)
+            res = replay_registered(session, a, b, k=int(k), share_b=float(share), seed=int(seed), refit=refit)
         st.session_state["replay"] = res
     res = st.session_state.get("replay")
     if res is not None:
@@ -246,13 +253,16 @@ def _planner_section() -> None:
     baseline = c1.number_input("Baseline conversion (%)", 0.01, 99.0, round(base_default, 2), key="plan_base") / 100
     mde = c2.number_input("Minimum detectable effect (%)", 0.1, 500.0, 2.0, key="plan_mde") / 100
     relative = c3.radio("Effect is", ["relative", "absolute (points)"], horizontal=True, key="plan_rel") == "relative"
-    c4, c5, c6, c7 = st.columns(4)
+    c4, c5, c6, c7, c8 = st.columns(5)
     power = c4.number_input("Power", 0.5, 0.99, 0.8, 0.05, key="plan_power")
     alpha = c5.number_input("Alpha", 0.001, 0.2, 0.05, 0.01, format="%.3f", key="plan_alpha")
     traffic = c6.number_input("Daily users entering the test", 1, 10**8, 1000, key="plan_traffic")
     arms = c7.number_input("Arms (incl. control)", 2, 10, 2, key="plan_arms")
+    correction = c8.radio("Alpha split over arms", ["bonferroni", "dunnett"], key="plan_correction",
+                          format_func={"bonferroni": "Bonferroni", "dunnett": "Dunnett"}.get)
     try:
-        p = plan(baseline, mde, relative=relative, power=power, alpha=alpha, daily_traffic=traffic, n_arms=int(arms))
+        p = sample_size_plan(baseline, mde, relative=relative, power=power, alpha=alpha, daily_traffic=traffic,
+                             n_arms=int(arms), correction=correction)
     except ValueError as exc:
         st.error(str(exc))
         return
@@ -265,6 +275,9 @@ def _planner_section() -> None:
     )
     st.markdown(f"**{p.n_per_arm:,} users per arm** ({p.n_total:,} in total): about **{p.days} days** at "
                 f"{int(traffic):,} users a day to detect {p.baseline * 100:.2f} % → {p.target * 100:.2f} %.")
+    if p.n_arms > 2:
+        st.caption(f"{p.n_arms - 1} arms against control: each comparison is planned at alpha "
+                   f"{p.per_test_alpha:.4f} ({p.correction}), so the whole test errs at most {p.alpha:g}.")
 
 
 st.title("A/B tests")

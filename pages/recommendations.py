@@ -15,14 +15,13 @@ from streamlit.errors import StreamlitPageNotFoundError
 from core.export import to_csv_bytes
 from core.recommend import ItemFilter, PreviewOptions, RecommendationService
 from core.recommend.batch import batch_recommend, store_batch
-from core.schema import ACTIVITY_BUCKETS, AGE_BANDS
 from db.recommendations import data_version, list_batches
 from db.registry import active_model, list_models
 from db.user_history import user_history, user_profile
 from pages.common import db_url, store_session
-
-ANY = "any"
-ACTIVITY = ["0", *(name for name, _, _ in ACTIVITY_BUCKETS)]
+from pages.components.charts import show
+from pages.components.models import registered_model_picker
+from pages.components.segments import ANY, segment_picker
 
 
 @st.cache_resource(show_spinner="Loading the shop data, the model and the item text vectors…", max_entries=4)
@@ -75,12 +74,10 @@ if not models:
     _link("pages/training.py", "Go to Training & registry", ":material/model_training:")
     st.stop()
 
-labels = {f"{m.name} v{m.version} ({m.kind})" + (" · active" if m.is_active else ""): m.id for m in models}
-default = next((i for i, mid in enumerate(labels.values()) if active is not None and mid == active.id), 0)
-model_label = st.selectbox("Model", list(labels), index=default, key="rec_model",
-                           help="The active model is what campaigns use; pick another to compare.")
+model_id = registered_model_picker(models, active, key="rec_model",
+                                   help="The active model is what campaigns use; pick another to compare.")
 try:
-    service = load_service(db_url(), version, labels[model_label])
+    service = load_service(db_url(), version, model_id)
 except (LookupError, ValueError, FileNotFoundError) as exc:
     st.error(f"This model cannot be used for previews: {exc}")
     st.stop()
@@ -93,13 +90,9 @@ if how == "Customer id":
     query = st.text_input("Customer id (or part of it)", key="rec_user_query")
     matches = service.select_users(id_contains=query) if query.strip() else service.select_users()
 else:
-    c1, c2, c3 = st.columns(3)
-    region = c1.selectbox("Region", [ANY, *sorted(users["region"].dropna().unique())], key="rec_region")
-    band = c2.selectbox("Age band", [ANY, *(b for b, _, _ in AGE_BANDS)], key="rec_band")
-    activity = c3.selectbox("Purchases (activity bucket)", [ANY, *ACTIVITY], key="rec_activity",
-                            help="0 = customers with no purchases yet (served by cold start).")
-    matches = service.select_users(region=None if region == ANY else region, age_band=None if band == ANY else band,
-                                   activity=None if activity == ANY else activity)
+    segment = segment_picker(users, "rec_", ("Region", "Age band", "Purchases (activity bucket)"),
+                             activity_help="0 = customers with no purchases yet (served by cold start).")
+    matches = service.select_users(**segment.as_kwargs())
 if len(matches) == 0:
     st.warning("No customer matches; loosen the search.")
     st.stop()
@@ -130,8 +123,7 @@ else:
         fig = px.scatter(history, x="ts", y="action", color="category", hover_name="title",
                          hover_data={"price": True, "ts": True, "action": False},
                          category_orders={"action": ["view", "click", "favorite", "cart", "purchase", "other"]})
-        fig.update_layout(height=260, margin=dict(l=0, r=0, t=10, b=0), legend_title_text="")
-        st.plotly_chart(fig, key="rec_timeline")
+        show(fig, "rec_timeline", height=260, compact=True)
         st.dataframe(history[["ts", "action", "title", "category", "price", "flag"]], hide_index=True, height=220)
 _link("pages/campaigns.py", "Coupons for this customer", ":material/sell:", user=user_id)
 
@@ -213,10 +205,7 @@ if question.strip():
         for note in found.parsed.notes:
             st.warning(f"Not understood: {note}")
         if found.items:
-            frame = pd.DataFrame([{"rank": r.rank, "item_id": r.item_id, "title": r.title, "category": r.category,
-                                   "price": r.price, "similarity": s, "reason": r.reason}
-                                  for r, s in zip(found.items, found.similarity)])
-            st.dataframe(frame, hide_index=True, key="rec_search_list",
+            st.dataframe(found.frame(), hide_index=True, key="rec_search_list",
                          column_order=("rank", "title", "reason", "category", "price", "similarity", "item_id"),
                          column_config={"similarity": st.column_config.NumberColumn(format="%.2f"),
                                         "reason": st.column_config.TextColumn(width="large")})
@@ -227,19 +216,16 @@ if question.strip():
 st.header("5 · Batch and export")
 st.caption("Top-K for everyone or a segment with the current K, 'exclude bought' and filters; stored as a batch "
            "and downloadable as CSV (cells that a spreadsheet would run as formulas are escaped).")
-b1, b2, b3 = st.columns(3)
-b_region = b1.selectbox("Region", [ANY, *sorted(users["region"].dropna().unique())], key="rec_b_region")
-b_band = b2.selectbox("Age band", [ANY, *(b for b, _, _ in AGE_BANDS)], key="rec_b_band")
-b_activity = b3.selectbox("Activity bucket", [ANY, *ACTIVITY], key="rec_b_activity")
+b_segment = segment_picker(users, "rec_b_")
 if st.button("Compute and store batch", key="rec_batch_go", type="primary"):
-    who = service.select_users(region=None if b_region == ANY else b_region, age_band=None if b_band == ANY else b_band,
-                               activity=None if b_activity == ANY else b_activity)
+    who = service.select_users(**b_segment.as_kwargs())
     if len(who) == 0:
         st.warning("No customer in that segment.")
     else:
         with st.spinner(f"Scoring {len(who):,} customers…"):
             result = batch_recommend(service, who, k=int(k), exclude_seen=exclude_seen, flt=flt)
-            config = {"k": int(k), "region": b_region, "age_band": b_band, "activity": b_activity,
+            config = {"k": int(k), "region": b_segment.region or ANY, "age_band": b_segment.age_band or ANY,
+                      "activity": b_segment.activity or ANY,
                       "categories": list(chosen_cats), "exclude_seen": exclude_seen, "source": "page"}
             with store_session() as session:
                 batch_id = store_batch(session, service, result, config)

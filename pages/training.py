@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.models import MODEL_KINDS
+from core.models import MODEL_KINDS, model_class
 from core.training import (
     TrainRequest,
     cancel_training,
@@ -22,20 +22,13 @@ from core.training import (
 )
 from db.registry import list_models, set_active
 from pages.common import db_url, store_session
+from pages.components.models import kind_picker, param_inputs
 
 BASES = {
     "scratch": "From scratch (item tokens initialised from their text)",
     "checkpoint": "Local Hugging Face checkpoint folder (GPT-2, Qwen, …)",
     "warm": "Warm start: continue from a registered language model",
 }
-KIND_LABELS = {
-    "lm": "Transformer language model (recommended)",
-    "popularity": "Popularity baseline",
-    "segment_popularity": "Popularity per customer segment",
-    "itemknn": "Item-to-item similarity (ItemKNN)",
-    "ease": "EASE (linear item-item)",
-}
-
 st.title("Training & model registry")
 st.caption(
     "Train a model on your shop's purchases, watch its progress, and choose which version the "
@@ -45,53 +38,27 @@ st.caption(
 # ---------------------------------------------------------------- launch ------------------------------------
 with store_session() as session:
     registered = [(m.id, m.name, m.version, m.kind) for m in list_models(session)]
-lm_versions = {f"{name} v{ver} (id {mid})": mid for mid, name, ver, kind in registered if kind == "lm"}
 current = running_job(db_url())
 
 with st.expander("Train a new model", expanded=current is None):
-    kinds = list(MODEL_KINDS)
-    kind = st.selectbox("Model", kinds, index=kinds.index("lm"), format_func=lambda k: KIND_LABELS.get(k, k),
-                        key="kind")
+    kind = kind_picker()
+    cls = model_class(kind)
     params: dict = {}
     warm_id = None
-    if kind == "lm":
+    base = "scratch"
+    if cls.supports_base_checkpoint or cls.supports_warm_start:
         base = st.radio("Starting point", list(BASES), format_func=BASES.get, key="base")
         if base == "checkpoint":
             params["base_checkpoint"] = st.text_input(
                 "Checkpoint folder", key="ckpt", help="A folder on this machine with config.json and weights; "
                 "nothing is downloaded. Item tokens are added to its vocabulary.")
         elif base == "warm":
-            if lm_versions:
-                warm_id = lm_versions[st.selectbox("Registered language model", list(lm_versions), key="warm")]
+            versions = {f"{name} v{ver} (id {mid})": mid for mid, name, ver, k in registered if k == kind}
+            if versions:
+                warm_id = versions[st.selectbox("Registered language model", list(versions), key="warm")]
             else:
                 st.info("No language model is registered yet; train one from scratch first.")
-        c1, c2, c3, c4 = st.columns(4)
-        params["epochs"] = c1.number_input("Max epochs", 1, 1000, 200, key="epochs",
-                                           help="Passes over the data; early stopping usually ends sooner.")
-        params["max_minutes"] = c2.number_input("Time budget (min)", 0.5, 600.0, 20.0, 0.5, key="max_minutes",
-                                                help="Wall-time budget, final refit included; training keeps its best epoch.")
-        params["patience"] = c3.number_input("Patience (epochs)", 1, 100, 10, key="patience",
-                                             help="Stop after this many epochs without a better validation NDCG@10.")
-        params["lr"] = c4.number_input("Learning rate", 1e-5, 1e-1, 3e-3, format="%.5f", key="lr",
-                                       help="Adam step size; halved after each 3 epochs without progress.")
-        c1, c2, c3, c4 = st.columns(4)
-        if base != "checkpoint":
-            params["n_layer"] = c1.number_input("Layers", 1, 12, 2, key="n_layer", help="Transformer blocks.")
-            params["n_embd"] = c2.number_input("Width", 8, 1024, 64, 8, key="n_embd",
-                                               help="Size of each item's vector and of the hidden state.")
-            params["n_head"] = c3.number_input("Heads", 1, 16, 2, key="n_head",
-                                               help="Attention heads; must divide the width.")
-        params["dropout"] = c4.number_input("Dropout", 0.0, 0.9, 0.5, 0.05, key="dropout",
-                                            help="Against over-fitting; high values suit sparse shops.")
-        c1, c2, c3, c4 = st.columns(4)
-        params["weight_decay"] = c1.number_input("Weight decay (L2)", 0.0, 1.0, 0.0, 0.001, format="%.4f",
-                                                 key="weight_decay", help="Penalty on large weights.")
-        params["batch_size"] = c2.number_input("Batch size", 8, 4096, 256, 8, key="batch_size",
-                                               help="Customers per training step.")
-        params["max_len"] = c3.number_input("History length", 2, 512, 50, key="max_len",
-                                            help="How many most recent purchases the model reads.")
-        params["text_init"] = c4.checkbox("Text initialisation", True, key="text_init",
-                                          help="Start each item's vector from its title, description and category.")
+    params.update(param_inputs(cls, hide_groups=("architecture",) if base == "checkpoint" else ()))
     activate = st.checkbox("Make it the active model when it finishes", True, key="activate",
                            help="The active model drives the recommendations and coupons; you can roll back below.")
     launch = st.button("Start training", type="primary", key="launch", disabled=current is not None)
@@ -99,7 +66,7 @@ with st.expander("Train a new model", expanded=current is None):
         st.caption(f"Job {current.id} is {current.status}; one training at a time.")
     if launch:
         try:
-            if kind == "lm" and base == "checkpoint" and not params.get("base_checkpoint", "").strip():
+            if base == "checkpoint" and not params.get("base_checkpoint", "").strip():
                 raise ValueError("Enter the checkpoint folder to fine-tune, or choose another starting point.")
             req = TrainRequest(model=kind, activate=activate, model_params=params, warm_start_model=warm_id)
             job_id = launch_training(db_url(), req)
@@ -170,12 +137,14 @@ else:
                 "val NDCG@10": j.metrics.get("val_ndcg@10"),
                 "model id": j.model_id,
                 "error": (j.error or "").split("\n")[0],
+                "note": j.metrics.get("activation_note"),
             }
             for j in jobs
         ]
     )
     st.dataframe(table, hide_index=True, key="jobs_table")
-    done = [j for j in jobs if j.params.get("model") == "lm" and j.status != "queued"]
+    done = [j for j in jobs if j.params.get("model") in MODEL_KINDS and model_class(j.params["model"]).uses_validation
+            and j.status != "queued"]
     if done:
         pick = st.selectbox("Curves of job", [j.id for j in done], key="curves_job")
         points = curves(db_url(), pick)

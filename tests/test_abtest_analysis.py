@@ -211,3 +211,94 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="'control50'"):
         parse_split("control50,b=50")
     assert parse_split("control=60, b=40") == {"control": 60.0, "b": 40.0}
+
+
+def _drifting_log(seed: int = 3) -> pd.DataFrame:
+    """Ten days of a test whose control rate drifts from 40 % (day 1) to 10 % (later days); variant +2 points."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for day in range(10):
+        base = 0.4 if day == 0 else 0.1
+        for arm, rate in (("control", base), ("new", base + 0.02)):
+            n = 800
+            parts.append(pd.DataFrame({
+                "user_id": [f"{arm}-{day}-{i}" for i in range(n)], "variant": arm,
+                "converted": (rng.random(n) < rate).astype(int),
+                "timestamp": pd.Timestamp("2024-03-01") + pd.Timedelta(days=day) + pd.to_timedelta(
+                    rng.integers(0, 86_000, n), unit="s"),
+            }))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_msprt_mixing_scale_is_fixed_for_the_experiment():
+    """The mixture N(0, tau^2) is chosen once: 10 % of the first look's control rate, never the look's own rate.
+
+    The old code re-derived tau from each look's control rate; with a control rate that drifts from 40 % to 10 %
+    its later looks used a smaller tau than the first, so the recomputation below with one tau disagrees with it.
+    """
+    df = _drifting_log()
+    series = cumulative(df, "control", "new")
+    first = series.iloc[0]
+    tau0 = 0.1 * first["rate_control"]
+    assert first["rate_control"] > 0.3 and series.iloc[-1]["rate_control"] < 0.15  # the drift is real
+    assert (series["tau"] == tau0).all()
+    var = (series["rate_control"] * (1 - series["rate_control"]) / series["users_control"]
+           + series["rate_variant"] * (1 - series["rate_variant"]) / series["users_variant"])
+    one_tau = [msprt_p_value(d, v, tau0) for d, v in zip(series["abs_lift"], var)]
+    assert series["sequential_p"].to_numpy() == pytest.approx(np.minimum.accumulate(one_tau), abs=1e-12)
+    per_look = [msprt_p_value(d, v, 0.1 * r) for d, v, r in zip(series["abs_lift"], var, series["rate_control"])]
+    assert not np.allclose(np.minimum.accumulate(per_look), series["sequential_p"])  # the old behaviour differs
+    # Later data (five more days at another control rate) leaves every earlier look and the scale unchanged.
+    later = _drifting_log(seed=4)
+    later = later[later["timestamp"] >= pd.Timestamp("2024-03-06")]
+    later = later.assign(timestamp=later["timestamp"] + pd.Timedelta(days=5), user_id="late-" + later["user_id"])
+    longer = cumulative(pd.concat([df, later], ignore_index=True), "control", "new")
+    assert len(longer) == len(series) + 5
+    pd.testing.assert_frame_equal(longer.iloc[: len(series)].reset_index(drop=True), series)
+    # The analysis uses the same scale; a user-set one is used as given at every look.
+    (comp,) = analyse(df).comparisons
+    assert comp.sequential_tau == tau0 and comp.sequential_p == pytest.approx(series["sequential_p"].min())
+    mine = cumulative(df, "control", "new", tau=0.05)
+    assert (mine["tau"] == 0.05).all()
+    assert analyse(df, sequential_tau=0.05).comparisons[0].sequential_p == pytest.approx(mine["sequential_p"].min())
+    with pytest.raises(ValueError, match="tau must be positive"):
+        analyse(df, sequential_tau=0.0)
+
+
+def _cuped_conversion_test(n: int = 6000, seed: int = 5) -> pd.DataFrame:
+    """Three arms; who converts depends strongly on the pre-period metric, one arm has a real +4 point effect."""
+    rng = np.random.default_rng(seed)
+    pre = rng.normal(0, 1, n)
+    arm = rng.choice(["control", "a", "b"], n)
+    logit = -1.0 + 1.8 * pre + np.where(arm == "b", 0.25, 0.0)
+    conv = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"user_id": np.arange(n).astype(str), "variant": arm, "converted": conv, "pre_metric": pre})
+
+
+def test_cuped_p_values_drive_holm_and_the_significance_call():
+    df = _cuped_conversion_test()
+    on = analyse(df, control="control")
+    off = analyse(df, control="control", use_cuped=False)
+    cuped_p = [c.cuped_conversion.p_value for c in on.comparisons]
+    plain_p = [c.p_conversion for c in on.comparisons]
+    assert all(c.p_source == "CUPED" for c in on.comparisons)
+    assert [c.p_conversion_holm for c in on.comparisons] == pytest.approx(
+        multipletests(cuped_p, method="holm")[1].tolist(), abs=1e-12)
+    assert [c.p_conversion_holm for c in off.comparisons] == pytest.approx(
+        multipletests(plain_p, method="holm")[1].tolist(), abs=1e-12)
+    assert [c.significant for c in on.comparisons] == [p < 0.05 for p in multipletests(cuped_p, method="holm")[1]]
+    b = next(c for c in on.comparisons if c.variant == "b")
+    assert b.cuped_conversion.variance_reduction > 0.1 and b.cuped_conversion.p_value < b.p_conversion
+    assert any("CUPED is on" in n for n in on.notes)
+    table = display_tables(on)["cuped"]
+    assert set(table["metric"]) == {"converted"} and table["used for the decision"].all()
+
+
+def test_verdict_plans_with_the_real_number_of_arms():
+    from core.abtest.planner import sample_size_plan
+
+    df = _frame({"control": (3000, 300), "a": (3000, 305), "b": (3000, 298)})
+    result = analyse(df, control="control")
+    need = sample_size_plan(0.1, 0.02, n_arms=3).n_per_arm
+    assert need > sample_size_plan(0.1, 0.02, n_arms=2).n_per_arm
+    assert f"about {need - 3000:,} more users per arm" in result.verdict

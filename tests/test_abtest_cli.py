@@ -116,3 +116,37 @@ def test_save_keeps_missing_values_and_ignores_the_frame_index(store_url):
     assert back["timestamp"].isna().tolist() == [False, True, False]
     assert back["timestamp"].iloc[0] == pd.Timestamp("2024-01-01 10:00")
     assert back["pre_metric"].isna().tolist() == [False, True, False] and back["revenue"].tolist() == [0.0] * 3
+
+
+def test_report_options_on_a_hillstrom_log(capsys, tmp_path):
+    """Hillstrom as an exposure log: orders, segments, a guardrail, capping and a prior all reach the JSON."""
+    h = pd.read_csv(shared_path("hillstrom_email", "hillstrom.csv"))
+    log = tmp_path / "hillstrom_log.csv"
+    h.assign(user=np.arange(len(h)), orders=h["conversion"], visits=h["visit"]).to_csv(log, index=False)
+    rc, out, err = _run(capsys, "--log", str(log), "--mapping", "user_id=user,variant=segment,converted=conversion,"
+                        "revenue=spend,pre_metric=history", "--control", "No E-Mail", "--orders", "orders",
+                        "--segments", "zip_code,newbie", "--keep", "visits", "--guardrail", "average order value=0.5",
+                        "--cap-quantile", "0.99", "--prior", "0.006,2000", "--plan-correction", "dunnett",
+                        "--ratio", "spend per visit=revenue/visits", "--json")
+    assert rc == 0, err
+    rep = out["report"]
+    assert {m["metric"] for m in rep["metrics"]} == {"conversion", "revenue per user", "orders per user",
+                                                     "average order value", "spend per visit"}
+    assert len(rep["metrics"]) == 10 and all(m["p_adjusted"] >= m["p_value"] for m in rep["metrics"])
+    assert [g["variant"] for g in rep["guardrails"]] == ["Mens E-Mail", "Womens E-Mail"]
+    assert [s["column"] for s in rep["segments"]] == ["zip_code", "newbie"]
+    spv = next(m for m in rep["metrics"] if m["metric"] == "spend per visit" and m["variant"] == "Mens E-Mail")
+    mens, none = h[h.segment == "Mens E-Mail"], h[h.segment == "No E-Mail"]
+    cap = rep["revenue_cap"]
+    assert spv["value_variant"] == pytest.approx(mens.spend.clip(upper=cap).sum() / mens.visit.sum())
+    assert spv["value_control"] == pytest.approx(none.spend.clip(upper=cap).sum() / none.visit.sum())
+    assert rep["plan"]["n_arms"] == 3 and rep["plan"]["correction"] == "dunnett"
+    assert rep["options"]["prior"] == {"alpha": pytest.approx(12.0), "beta": pytest.approx(1988.0)}
+    assert rep["revenue_cap"] > 0 and out["comparisons"][0]["p_source"] == "CUPED"
+    assert all(c["sequential_tau"] > 0 for c in out["comparisons"])
+    rc, _, err = _run(capsys, "--log", str(log), "--mapping", "user_id=user,variant=segment,converted=conversion",
+                      "--guardrail", "bounce rate", "--json")
+    assert rc == 2 and "METRIC=MARGIN" in err
+    rc, _, err = _run(capsys, "--log", str(log), "--mapping", "user_id=user,variant=segment,converted=conversion",
+                      "--segments", "device", "--json")
+    assert rc == 2 and "'device'" in err

@@ -8,7 +8,7 @@ import io
 import pandas as pd
 import pytest
 
-from core.abtest.log_reader import guess_mapping, parse_mapping, read_log, read_table
+from core.abtest.log_reader import guess_log_mapping, parse_mapping, read_log, read_table
 from tests.conftest import shared_path
 
 
@@ -54,6 +54,6 @@ def test_errors_name_the_column_and_rows():
 
 
 def test_guess_prefers_exact_names_and_never_reuses_a_column():
-    assert guess_mapping(["Visitor ID", "Test Group", "Purchased", "Order Value"]) == {
+    assert guess_log_mapping(["Visitor ID", "Test Group", "Purchased", "Order Value"]) == {
         "user_id": "Visitor ID", "variant": "Test Group", "converted": "Purchased", "revenue": "Order Value"}
     assert read_table(io.BytesIO(b"a\tb\n1\t2\n"), "t.tsv").columns.tolist() == ["a", "b"]

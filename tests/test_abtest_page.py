@@ -10,7 +10,7 @@ from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from core.abtest.analysis import chance_to_beat
-from core.abtest.planner import plan
+from core.abtest.planner import sample_size_plan
 from tests.conftest import app_test, shared_path
 
 TOL = 1e-6
@@ -78,7 +78,8 @@ def test_udacity_upload_shows_statsmodels_figures(store_url):
     verdict = at.info[0].value
     assert "no detectable difference" in verdict and "12.04 % vs 11.88 %" in verdict
     assert "more users per arm would detect a 2 % lift" in verdict
-    assert len(at.get("plotly_chart")) == 1  # cumulative lift with its band, 23 days
+    # cumulative lift with its band (23 days), and the Bayesian P(best) bars
+    assert [c.key for c in at.get("plotly_chart")] == ["main_plot_treatment", "main_pbest"]
     # A wrong mapping is named, not a traceback.
     at.selectbox(key="map_converted").set_value("group")
     at.run()
@@ -142,6 +143,55 @@ def test_demo_store_coupon_test_replay_and_planner(demo_store):
     at.number_input(key="plan_mde").set_value(20.0)
     at.number_input(key="plan_traffic").set_value(400)
     at.run()
-    expected = plan(0.10, 0.20, daily_traffic=400)
+    expected = sample_size_plan(0.10, 0.20, daily_traffic=400)
     table = _frames(at)["plan_table"]
     assert table["users per arm"].iloc[0] == expected.n_per_arm and table["days"].iloc[0] == expected.days
+
+
+@pytest.mark.slow
+def test_hillstrom_upload_shows_metrics_guardrails_segments_and_bayes(store_url, tmp_path):
+    """Hillstrom's 3-arm e-mail test uploaded: the report sections show core's figures, the forest plot and P(best)."""
+    import numpy as np
+
+    from core.abtest.report import ReportOptions, experiment_report
+
+    h = pd.read_csv(shared_path("hillstrom_email", "hillstrom.csv")).head(12_000)
+    h = h.assign(user=np.arange(len(h)), orders=h["conversion"])
+    at = app_test("experiments")
+    at.run()
+    at.radio(key="source").set_value("Upload a log")
+    at.run()
+    at.file_uploader(key="log").set_value(("hillstrom.csv", h.to_csv(index=False).encode(), "text/csv"))
+    at.run()
+    for canon, col in (("user_id", "user"), ("variant", "segment"), ("converted", "conversion"),
+                       ("revenue", "spend"), ("pre_metric", "history")):
+        at.selectbox(key=f"map_{canon}").set_value(col)
+    at.run()
+    at.selectbox(key="map_orders").set_value("orders")
+    at.multiselect(key="map_segments").set_value(["zip_code", "newbie"])
+    at.run()
+    at.selectbox(key="control").set_value("No E-Mail")
+    at.run()
+    at.multiselect(key="main_segments").set_value(["newbie"])
+    at.multiselect(key="main_guard").set_value(["average order value"])
+    at.number_input(key="main_margin").set_value(50.0)
+    at.run()
+    assert not at.exception and not at.error
+    keys = [c.key for c in at.get("plotly_chart")]
+    assert "main_forest_newbie" in keys and "main_pbest" in keys
+    tables = [df.value for df in at.dataframe]
+
+    def table_with(column: str) -> pd.DataFrame:
+        return next(t for t in tables if column in t.columns)
+
+    frame = pd.DataFrame({"user_id": h["user"].astype(str), "variant": h["segment"], "converted": h["conversion"],
+                          "revenue": h["spend"].astype(float), "pre_metric": h["history"].astype(float),
+                          "orders": h["orders"].astype(float), "newbie": h["newbie"].astype(str)})
+    ref = experiment_report(frame, ReportOptions(control="No E-Mail", segments=["newbie"],
+                                                 guardrails={"average order value": 0.5}))
+    shown = table_with("method")
+    assert shown["p_adjusted"].tolist() == pytest.approx([m.p_adjusted for m in ref.metrics], rel=1e-9)
+    assert table_with("margin_abs")["p_value"].tolist() == pytest.approx([g.p_value for g in ref.guardrails])
+    assert table_with("users control")["difference"].tolist() == pytest.approx(
+        [c.result.diff for c in ref.segments[0].cells])
+    assert any("Cochran's Q" in c.value for c in at.caption)

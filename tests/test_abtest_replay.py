@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core.abtest.replay import replay
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models import make_model
 
 

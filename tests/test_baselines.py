@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import InteractionData
+from core.benchmark_datasets import load_ml100k
 from core.evaluation.evaluate import ModelSpec, run_evaluation
 from core.evaluation.metrics import evaluate_model
 from core.evaluation.protocols import leave_one_out
+from core.interactions import InteractionData
 from core.models import load_model, make_model
 from core.models.base import Recommender
-from core.public_datasets import load_ml100k
 from tests.conftest import shared_path
 
 BASELINES = {"popularity": {}, "segment_popularity": {}, "itemknn": {}, "ease": {"lam": 200.0}}

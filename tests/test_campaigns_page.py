@@ -29,9 +29,14 @@ def test_marketer_plans_a_causal_campaign_under_budget(demo_store):
     targets = at.dataframe[0].value
     assert 0 < len(targets) <= 40 and targets["reason"].str.len().gt(0).all()
     assert len(targets) == int(metrics["Targeted"]) and targets["user_id"].isin(responders).mean() > 0.9
-    assert len(at.get("plotly_chart")) == 1  # the Qini curve
+    # the Qini curve, and the learners' Qini coefficients with their bootstrap intervals
+    assert [c.key for c in at.get("plotly_chart")] == ["qini", "qini_intervals"]
     qini = at.dataframe[1].value
     assert set(qini["targeting"]) == {"random", "t_learner", "x_learner"}
+    learners = qini[qini["targeting"] != "random"]
+    assert (learners["Qini low"] <= learners["Qini coefficient"]).all()
+    assert (learners["Qini coefficient"] <= learners["Qini high"]).all()
+    assert learners["calibrated slope on other half"].notna().all()
     # Per-user view starts with the best-ranked customer.
     assert {m.label: m.value for m in at.metric}["Status"] == "targeted"
     next(b for b in at.button if b.label == "Store campaign").click()

@@ -33,7 +33,7 @@ def test_demo_campaign_is_found_with_both_arms(demo_store):
 def _plant_campaign(session, seed: int = 0) -> tuple[int, set[str]]:
     """A past randomised coupon test stored like an uploaded one, whose coupon lifts conversion by 45 points for
     women and by nothing for everyone else (base rate 15 %). Returns its id and every woman's user id."""
-    from core.data import from_store
+    from core.interactions import from_store
     from db.experiments import save_experiment
 
     data = from_store(session)
@@ -93,6 +93,10 @@ def test_plan_on_the_demo_campaign_runs_and_is_honest_about_its_evidence(demo_st
     assert len(p.targets) <= 60 and (p.targets["expected_profit"] > 0).all()
     cal = p.calibration["converted"]
     assert cal["n"] == p.evaluation.n_train + p.evaluation.n_test and cal["ate_se"] > 0
+    for le in p.evaluation.learners:  # seeded bootstrap intervals around each held-out figure
+        assert le.qini_ci[0] <= le.qini <= le.qini_ci[1] and le.qini_ci[0] < le.qini_ci[1]
+        assert le.uplift_at_k != le.uplift_at_k or le.uplift_at_k_ci[0] <= le.uplift_at_k <= le.uplift_at_k_ci[1]
+        assert le.calibration["n"] == p.evaluation.n_test  # calibration fitted and judged on different halves
 
 
 def test_without_a_past_campaign_ranking_is_propensity_and_not_causal(demo_store):
@@ -134,6 +138,8 @@ def test_cli_prints_json_and_rejects_a_bad_file(demo_store, tmp_path, capsys):
     payload = json.loads(capsys.readouterr().out)
     assert payload["causal"] is True and len(payload["targets"]) == payload["totals"]["n_targeted"] <= 30
     assert payload["saved_campaign_id"] is not None
+    for le in payload["evaluation"]["learners"].values():
+        assert le["qini_ci"][0] <= le["qini"] <= le["qini_ci"][1] and "heldout_slope" in le["calibration"]
     assert len(pd.read_csv(out_csv, encoding="utf-8-sig")) == payload["totals"]["n_targeted"]
     # Re-run the stored campaign by name: same list.
     assert main(["coupons", "--campaign", "cli", "--json"]) == 0

@@ -178,9 +178,9 @@ def test_coupon_campaign_is_randomised_consistent_and_heterogeneous(shop):
 
 
 def test_build_demo_writes_the_whole_shop_into_the_store(demo_store):
-    from core.data import from_store
+    from core.interactions import from_store
     from db.engine import get_meta, session_scope
-    from db.models import Event, Experiment, Exposure, Item, ModelVersion, User
+    from db.tables import Event, Experiment, Exposure, Item, ModelVersion, User
 
     expected = generate_shop(seed=7, n_users=800, n_items=400)  # what the conftest demo store was built from
     with session_scope(demo_store) as s:
@@ -243,6 +243,7 @@ def test_cli_demo_and_stats(store_url, capsys):
     built = json.loads(capsys.readouterr().out)
     assert built["built"] is True and built["users"] == 200 and built["items"] == 100
     assert built["active_model"] in {m["name"] for m in built["models"]}
+    assert built["lm_job_id"] is None  # the suite switches the first-start LM off (RECOLM_FIRST_START_LM=0)
     assert main(["demo", "--db", store_url, "--if-empty", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["built"] is False
     assert main(["demo", "--db", store_url]) == 1
@@ -254,3 +255,41 @@ def test_cli_demo_and_stats(store_url, capsys):
     assert [f["stage"] for f in stats["funnel"]] == ["view", "cart", "purchase"]
     assert main(["stats", "--db", store_url]) == 0
     assert "200 users" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_first_start_queues_a_short_background_lm_that_only_replaces_ease_if_better(store_url, capsys, monkeypatch):
+    """The first start (here `python -m core demo`, as the app's first page does through build_demo) queues one LM
+    job with a few minutes' budget, returns without waiting for it, and the job activates the LM only when it
+    beats the active EASE on its own held-out split, saying why either way."""
+    from core.__main__ import main
+    from core.training.jobs import job_status, list_job_views, wait_for
+    from db.engine import session_scope
+    from db.registry import active_model
+
+    monkeypatch.setenv("RECOLM_FIRST_START_LM", "1")
+    monkeypatch.setenv("RECOLM_FIRST_START_LM_MINUTES", "0.1")
+    assert main(["demo", "--db", store_url, "--users", "200", "--items", "100", "--json"]) == 0
+    built = json.loads(capsys.readouterr().out)
+    job_id = built["lm_job_id"]
+    assert job_id is not None and built["active_model"] == "ease"
+    first = job_status(store_url, job_id)
+    assert first.status in ("queued", "running")  # the command returned while the worker trains
+    assert first.params == {"model": "lm", "name": "lm", "activate": False, "activate_if_better": True,
+                            "nice": 10, "model_params": {"max_minutes": 0.1}, "warm_start_model": None}
+    assert [j.id for j in list_job_views(store_url)] == [job_id]  # one job, shown on the Training page
+    done = wait_for(store_url, job_id, timeout=300, poll=2)
+    assert done.status == "succeeded", done.error
+    act = done.metrics["activation"]
+    assert act["compared_with"].startswith("ease v1")
+    assert act["activated"] == (act["lm_ndcg@10"] > act["active_ndcg@10"])
+    assert done.metrics["activation_note"] == act["reason"]
+    with session_scope(store_url) as s:
+        active = active_model(s)
+        assert (active.name, active.id == done.model_id) == (("lm", True) if act["activated"] else ("ease", False))
+    assert ("stays active" in act["reason"]) != act["activated"]
+    # Switched off, the first start queues nothing.
+    monkeypatch.setenv("RECOLM_FIRST_START_LM", "0")
+    other = store_url.replace("recolm.db", "other.db")
+    assert main(["demo", "--db", other, "--users", "200", "--items", "100", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lm_job_id"] is None and list_job_views(other) == []

@@ -81,7 +81,7 @@ def test_unknown_language_is_refused():
 def test_cli_builds_the_chinese_demo_into_the_store(store_url, capsys):
     from core.__main__ import main
     from db.engine import session_scope
-    from db.models import Experiment, Item, User
+    from db.tables import Experiment, Item, User
 
     assert main(["demo", "--lang", "zh", "--users", "200", "--items", "100", "--no-models", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -98,7 +98,7 @@ def test_cli_builds_the_chinese_demo_into_the_store(store_url, capsys):
 
 def test_build_demo_records_the_language_and_the_csvs_are_chinese(store_url, tmp_path):
     from db.engine import session_scope
-    from db.models import Dataset
+    from db.tables import Dataset
 
     with session_scope(store_url) as session:
         build_demo(session, seed=5, n_users=150, n_items=80, fit_models=False, lang="zh")

@@ -66,7 +66,7 @@ def test_page_without_runs_explains_what_to_do(store_url):
 
 @pytest.mark.slow
 def test_cli_evaluates_a_registered_model_and_a_baseline(demo_store, capsys):
-    """The CLI shares the page's path (db.evaluations.evaluate_store): same protocol, run stored with model ids."""
+    """The CLI shares the page's path (core.evaluation.store_runs.evaluate_store): same protocol, run stored with model ids."""
     import json
 
     from core.__main__ import main

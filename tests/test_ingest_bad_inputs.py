@@ -8,8 +8,8 @@ import pytest
 
 from core.ingest import IngestOptions, Source, Upload, ingest_into_store
 from db.engine import session_scope
-from db.models import Event, Item, User
 from db.shop_read import store_counts
+from db.tables import Event, Item, User
 
 EVENTS_HEADER = "user_id,item_id,action,time\n"
 
@@ -157,23 +157,35 @@ def test_one_megabyte_field(seeded, tmp_path):
         assert len(s.query(Item).filter_by(external_id="i3").one().description) == 10_000
 
 
-def test_formula_cells(seeded, tmp_path):
+def test_formula_cells_are_stored_as_given_and_escaped_only_in_exports(seeded, tmp_path):
+    from core.export import to_csv_bytes
+
     before = _counts(seeded)
-    text = ("item_id,title,category\n"
-            "i7,\"=cmd|' /C calc'!A0\",@SUM(A1)\n"
-            "\"=HYPERLINK(\"\"http://x\"\")\",Lamp,Home\n"
-            "i8,-3 for 2 deal,+Garden\n")
-    _rejected(seeded, before, _upload(seeded, tmp_path, "items", text, name="f.csv", strict=True),
-              "f.csv", "spreadsheet formula", "line 3")
-    report = _upload(seeded, tmp_path, "items", text, name="f.csv")
+    text = ("item_id,title,category,description\n"
+            "i7,\"=cmd|' /C calc'!A0\",@SUM(A1),- 100 transfer pipettes\n"
+            "\"=HYPERLINK(\"\"http://x\"\")\",Lamp,Home,+ free case\n"
+            "i8,-3 for 2 deal,+Garden,plain\n")
+    report = _upload(seeded, tmp_path, "items", text, name="f.csv", strict=True)
+    assert report.accepted, report.error
     f = report.files[0]
-    assert f.dropped["formula_in_item_id"].examples == [3]
-    assert f.flagged["formula_neutralised"].examples == [2, 4]
-    assert any("neutralised" in w and "'title'" in w for w in f.warnings)
+    assert (f.rows_kept, f.dropped, f.flagged, f.warnings) == (3, {}, {}, [])
+    assert _counts(seeded)["items"] == before["items"] + 3
     with session_scope(seeded) as s:
-        item = s.query(Item).filter_by(external_id="i7").one()
-        assert item.title == "'=cmd|' /C calc'!A0" and item.category == "'@SUM(A1)"
-        assert s.query(Item).filter_by(external_id="i8").one().category == "'+Garden"
+        rows = {i.external_id: (i.title, i.category, i.description) for i in s.query(Item)}
+    assert rows["i7"] == ("=cmd|' /C calc'!A0", "@SUM(A1)", "- 100 transfer pipettes")
+    assert rows['=HYPERLINK("http://x")'] == ("Lamp", "Home", "+ free case")
+    assert rows["i8"] == ("-3 for 2 deal", "+Garden", "plain")
+    # The export is where the escaping happens.
+    import io
+
+    import pandas as pd
+
+    frame = pd.DataFrame([(k, *v) for k, v in sorted(rows.items()) if k != "i1" and k != "i2"],
+                         columns=["item_id", "title", "category", "description"])
+    back = pd.read_csv(io.BytesIO(to_csv_bytes(frame)), dtype=str, encoding="utf-8-sig")
+    assert back.loc[back["item_id"] == "i7", "title"].item() == "'=cmd|' /C calc'!A0"
+    assert back.loc[back["item_id"] == "i7", "description"].item() == "'- 100 transfer pipettes"
+    assert "'=HYPERLINK(\"http://x\")" in back["item_id"].tolist()
 
 
 def test_truncated_last_line(seeded, tmp_path):
@@ -219,3 +231,180 @@ def test_a_later_file_failing_rolls_back_the_files_already_written(seeded, tmp_p
     assert [f.file for f in report.files] == ["items.csv", "events.csv"]  # items went in first
     assert report.files[0].rows_kept == 2 and report.files[1].rows_kept == 300  # ...and events were being written
     _rejected(seeded, before, report, "events.csv", "line 302", "cut off")
+
+
+# ---- numbers: decimal commas, thousands separators, non-finite and negative values ----------------------------------
+
+def _prices(url: str) -> dict[str, float | None]:
+    with session_scope(url) as s:
+        return {i.external_id: i.price for i in s.query(Item)}
+
+
+def test_decimal_commas_and_thousands_separators_are_read_per_column(seeded, tmp_path):
+    european = "item_id;title;price\np1;Mug;12,5\np2;Lamp;1.234,5\np3;Plate;3\np4;Bowl;€ 0,99\n"
+    report = _upload(seeded, tmp_path, "items", european, name="eu.csv", strict=True)
+    assert report.accepted, report.error
+    prices = _prices(seeded)
+    assert (prices["p1"], prices["p2"], prices["p3"], prices["p4"]) == (12.5, 1234.5, 3.0, 0.99)
+    us = 'item_id,title,price\nq1,Mug,"1,234.5"\nq2,Lamp,2.25\nq3,Plate,"1,000"\n'
+    assert _upload(seeded, tmp_path, "items", us, name="us.csv", strict=True).accepted
+    prices = _prices(seeded)
+    assert (prices["q1"], prices["q2"], prices["q3"]) == (1234.5, 2.25, 1000.0)
+    # The mark is decided for the whole file: a later chunk's 1.500 follows the earlier 2,5 (one and a half thousand).
+    chunked = "item_id;title;price\nr1;Mug;2,5\nr2;Lamp;1.500\n"
+    assert _upload(seeded, tmp_path, "items", chunked, name="ch.csv", chunk_rows=1).accepted
+    assert (_prices(seeded)["r1"], _prices(seeded)["r2"]) == (2.5, 1500.0)
+
+
+def test_ambiguous_or_mixed_decimal_marks_are_rejected_naming_the_column(seeded, tmp_path):
+    before = _counts(seeded)
+    ambiguous = "item_id;title;price\np1;Mug;1,234\np2;Lamp;5\n"
+    _rejected(seeded, before, _upload(seeded, tmp_path, "items", ambiguous, name="amb.csv"),
+              "file 'amb.csv'", "column 'price'", "'1,234' on line 2", "could be thousands or decimals")
+    dots = "item_id;title;price\np1;Mug;1.234\n"
+    _rejected(seeded, before, _upload(seeded, tmp_path, "items", dots, name="dots.csv"),
+              "column 'price'", "'1.234' on line 2", "semicolon-separated")
+    mixed = "item_id;title;price\np1;Mug;12,5\np2;Lamp;3.25\n"
+    _rejected(seeded, before, _upload(seeded, tmp_path, "items", mixed, name="mix.csv"),
+              "column 'price'", "mixes decimal commas ('12,5' on line 2) and decimal points ('3.25' on line 3)")
+    switch = "item_id;title;price\np1;Mug;12,5\np2;Lamp;3.25\n"
+    _rejected(seeded, before, _upload(seeded, tmp_path, "items", switch, name="sw.csv", chunk_rows=1),
+              "column 'price'", "switches from decimal commas", "'3.25' on line 3")
+
+
+def test_non_finite_prices_are_rejected_cells(seeded, tmp_path):
+    before = _counts(seeded)
+    text = "item_id,title,price\np1,Mug,inf\np2,Lamp,-inf\np3,Plate,NaN\np4,Bowl,2.5\n"
+    _rejected(seeded, before, _upload(seeded, tmp_path, "items", text, name="inf.csv", strict=True),
+              "strict upload", "3 row(s)", "column 'price': 'inf' on line 2 is not a finite number")
+    report = _upload(seeded, tmp_path, "items", text, name="inf.csv")
+    issue = report.files[0].dropped["non_finite_price"]
+    assert (issue.count, issue.examples) == (3, [2, 3, 4])
+    assert report.files[0].rows_kept == 1
+    prices = _prices(seeded)
+    assert prices["p4"] == 2.5 and not {"p1", "p2", "p3"} & set(prices)
+    # Events carry prices too: the same rule there.
+    ev = "user_id,item_id,action,time,price\nu1,i1,buy,2024-01-03 10:00,Infinity\nu1,i2,buy,2024-01-03 11:00,4\n"
+    report = _upload(seeded, tmp_path, "events", ev, name="ev.csv")
+    assert report.files[0].dropped["non_finite_price"].examples == [2]
+    assert _counts(seeded)["events"] == before["events"] + 1
+
+
+def test_negative_prices_and_future_times_are_stored_but_flagged(seeded, tmp_path):
+    before = _counts(seeded)
+    text = (EVENTS_HEADER.strip() + ",price\n"
+            "u1,i1,buy,2024-01-03 10:00,-4.5\nu2,i2,buy,2099-01-01 10:00,3\nu3,i1,buy,2024-01-04 10:00,-1\n"
+            "u4,i2,buy,2098-06-01 10:00,2\nu5,i1,view,2024-01-05 10:00,2\n")
+    report = _upload(seeded, tmp_path, "events", text, name="odd.csv", strict=True)
+    assert report.accepted, report.error
+    f = report.files[0]
+    assert (f.flagged["negative_price"].count, f.flagged["negative_price"].examples) == (2, [2, 4])
+    assert (f.flagged["future_timestamp"].count, f.flagged["future_timestamp"].examples) == (2, [3, 5])
+    assert "column 'price'" in f.flagged["negative_price"].message
+    assert "column 'time'" in f.flagged["future_timestamp"].message
+    assert {r["reason"] for r in report.dropped_table()} == {"negative_price", "future_timestamp"}
+    assert _counts(seeded)["events"] == before["events"] + 5
+    with session_scope(seeded) as s:
+        assert sorted(p for (p,) in s.query(Event.price) if p is not None) == [-4.5, -1.0, 2.0, 2.0, 3.0]
+        assert max(t for (t,) in s.query(Event.ts)).year == 2099
+
+
+# ---- line ends, options, files that are not files ---------------------------------------------------------------------
+
+def test_bare_carriage_return_line_ends(seeded, tmp_path):
+    before = _counts(seeded)
+    text = (EVENTS_HEADER + "u7,i7,view,2024-01-01 10:00\n,i8,view,2024-01-01 10:00\nu8,i8,buy,2024-01-02 11:00\n")
+    report = _upload(seeded, tmp_path, "events", text.replace("\n", "\r").encode(), name="mac.csv")
+    assert report.accepted, report.error
+    f = report.files[0]
+    assert (f.rows_read, f.rows_kept) == (3, 2)
+    assert f.dropped["missing_user_id"].examples == [3]  # line numbers count \r line ends
+    assert _counts(seeded)["events"] == before["events"] + 2
+
+
+def test_separator_option_of_two_characters_is_a_clear_option_error(seeded, tmp_path):
+    from core.ingest import OptionError
+
+    with pytest.raises(OptionError, match=r"the separator must be one character \(such as , ; \| or tab\), not ';;'"):
+        IngestOptions(separator=";;")
+    assert IngestOptions(separator="tab").separator == "\t"
+    before = _counts(seeded)
+    report = _upload(seeded, tmp_path, "events", EVENTS_HEADER.replace(",", "\t") + "u9\ti9\tview\t2024-01-01\n",
+                     name="t.tsv", separator="\\t")
+    assert report.accepted and _counts(seeded)["events"] == before["events"] + 1
+
+
+@pytest.fixture
+def no_hang():
+    """Turns a hang into a failure (SIGALRM) instead of a stuck test run."""
+    import signal
+
+    def _boom(*_):
+        raise TimeoutError("the upload hung")
+
+    old = signal.signal(signal.SIGALRM, _boom)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def test_a_named_pipe_is_refused_without_blocking(seeded, tmp_path, no_hang):
+    import os
+
+    before = _counts(seeded)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)  # nobody writes to it: opening it for reading would block forever
+    report = ingest_into_store(seeded, [Upload(Source("events", fifo))])
+    _rejected(seeded, before, report, "pipe.csv", "this is a named pipe (FIFO), not a regular file")
+    report = ingest_into_store(seeded, [Upload(Source("events", tmp_path))])
+    _rejected(seeded, before, report, "this is a folder, not a regular file")
+
+
+def test_a_100000_column_header_is_refused_fast(seeded, tmp_path, no_hang):
+    before = _counts(seeded)
+    header = ",".join(f"c{i}" for i in range(100_000))
+    report = _upload(seeded, tmp_path, "events", header + "\n" + ",".join("1" * 100_000) + "\n", name="wide.csv")
+    _rejected(seeded, before, report, "wide.csv", "line 1", "the header has 100,000 columns (the limit is 1,000)")
+
+
+def test_a_gzip_bomb_is_refused_fast(seeded, tmp_path, no_hang):
+    import gzip
+
+    before = _counts(seeded)
+    line = b"u1,i1,view,2024-01-01 10:00\n"
+    bomb = gzip.compress(EVENTS_HEADER.encode() + line * ((48 << 20) // len(line)), compresslevel=6)
+    assert len(bomb) < 200_000  # 48 MB of CSV in a ~100 KB file
+    report = _upload(seeded, tmp_path, "events", bomb, name="bomb.csv.gz")
+    _rejected(seeded, before, report, "bomb.csv.gz", "expands more than 200x", "decompression bomb")
+
+
+def test_the_decompressed_size_cap(seeded, tmp_path, no_hang, monkeypatch):
+    import gzip
+    import zipfile
+
+    before = _counts(seeded)
+    rows = "".join(f"u{i},i{i % 97},view,2024-01-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}\n" for i in range(60_000))
+    data = (EVENTS_HEADER + rows).encode()  # 2.0 MB that gzips about 6x: not a bomb, only over a 1 MB cap
+    cap = "the file is larger than the upload limit of 1.0 MB once decompressed"
+    _rejected(seeded, before, _upload(seeded, tmp_path, "events", gzip.compress(data), name="big.csv.gz",
+                                      max_bytes=1 << 20), "big.csv.gz", cap)
+    _rejected(seeded, before, _upload(seeded, tmp_path, "events", data, name="big.csv", max_bytes=1 << 20),
+              "big.csv", cap)
+    zipped = tmp_path / "big.zip"
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big.csv", data)
+    _rejected(seeded, before, _upload(seeded, tmp_path, "events", zipped.read_bytes(), name="big.zip",
+                                      max_bytes=1 << 20), "big.zip", cap)
+    # The environment sets the default; a gzip whose trailer under-states its size is still stopped while read.
+    monkeypatch.setenv("RECOLM_MAX_UPLOAD_BYTES", str(512 << 10))
+    lying = bytearray(gzip.compress(data))
+    lying[-4:] = (1000).to_bytes(4, "little")
+    _rejected(seeded, before, _upload(seeded, tmp_path, "events", bytes(lying), name="liar.csv.gz"), "liar.csv.gz",
+              "larger than the upload limit of 512.0 KB once decompressed")
+    # ...and a gzip damaged further down than the first megabyte says so, instead of crashing.
+    monkeypatch.setenv("RECOLM_MAX_UPLOAD_BYTES", str(1 << 30))
+    _rejected(seeded, before, _upload(seeded, tmp_path, "events", bytes(lying), name="liar.csv.gz"), "liar.csv.gz",
+              "cannot read the file to its end", "damaged")
+    monkeypatch.delenv("RECOLM_MAX_UPLOAD_BYTES")
+    assert _upload(seeded, tmp_path, "events", gzip.compress(data), name="big.csv.gz").accepted

@@ -1,4 +1,4 @@
-"""`python -m core ingest`: the report as JSON, exit code 0 on success and non-zero on a rejected upload."""
+"""`python -m core ingest`: the report as JSON, exit code 0 on success, 1 on a rejected upload, 2 on bad options."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 from core.__main__ import main
 from db.engine import session_scope
-from db.models import Event
 from db.shop_read import store_counts
+from db.tables import Event
 
 
 def _run(capsys, *argv: str) -> tuple[int, dict]:
@@ -68,9 +68,47 @@ def test_cli_human_output_and_usage_errors(store_url, tmp_path: Path, capsys):
 def test_cli_timestamp_format_given_by_the_user(store_url, tmp_path: Path, capsys):
     path = tmp_path / "e.csv"
     path.write_text("user,item,date\n1,A,03/04/2024\n2,B,05/04/2024\n")
-    code, report = _run(capsys, "--db", store_url, "--events", str(path), "--timestamp-format", "%Q")
-    assert code == 1 and "'%Q' is not valid" in report["error"] and "column 'date'" in report["error"]
+    assert main(["ingest", "--db", store_url, "--events", str(path), "--timestamp-format", "%Q"]) == 2
+    assert "--timestamp-format '%Q' is not valid" in capsys.readouterr().err
     code, report = _run(capsys, "--db", store_url, "--events", str(path), "--timestamp-format", "%m/%d/%Y")
     assert code == 0 and report["files"][0]["timestamp_format"] == "%m/%d/%Y"
     with session_scope(store_url) as s:
         assert sorted(str(ts.date()) for (ts,) in s.query(Event.ts)) == ["2024-03-04", "2024-05-04"]
+
+
+def test_cli_bad_options_exit_2_as_the_help_says_and_change_nothing(store_url, tmp_path: Path, capsys):
+    try:
+        main(["ingest", "--help"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert "1 when it was rejected (the store unchanged), 2 on bad options" in " ".join(capsys.readouterr().out.split())
+    good = tmp_path / "ok.csv"
+    good.write_text("user_id;item_id;timestamp\n1;A;2024-01-01\n")
+    with session_scope(store_url) as s:
+        before = store_counts(s)
+    cases = [
+        (["--sep", ";;"], "the separator must be one character"),
+        (["--sep", "ab"], "not 'ab'"),
+        (["--encoding", "klingon"], "unknown encoding 'klingon'"),
+        (["--map", "nonsense"], "--map expects COLUMN=FIELD, got 'nonsense'"),
+        (["--map", "user_id=shoe_size"], "'shoe_size' is not a field of a events file"),
+        (["--chunk-rows", "0"], "chunk_rows must be positive, not 0"),
+        (["--max-bytes", "-5"], "max_bytes must be positive"),
+    ]
+    for extra, phrase in cases:
+        code = main(["ingest", "--db", store_url, "--events", str(good), *extra])
+        err = capsys.readouterr().err
+        assert code == 2, (extra, err)
+        assert phrase in err, (extra, err)
+    # argparse's own errors (an unknown choice, a non-number) exit 2 as well.
+    for extra in (["--unknown", "maybe"], ["--chunk-rows", "many"]):
+        try:
+            main(["ingest", "--db", store_url, "--events", str(good), *extra])
+        except SystemExit as exc:
+            assert exc.code == 2
+        else:
+            raise AssertionError(f"{extra} did not exit")
+    with session_scope(store_url) as s:
+        assert store_counts(s) == before
+    # 'tab' and a one-character separator are fine.
+    assert main(["ingest", "--db", store_url, "--events", str(good), "--sep", ";", "--all-purchases"]) == 0

@@ -10,10 +10,10 @@ import pytest
 
 from core.ingest import ColumnMapping, IngestOptions, Source, Upload, guess_mapping, ingest_into_store, sniff
 from core.schema import FLAG_CANCELLATION, FLAG_NEGATIVE_QUANTITY, OTHER_ACTION, PURCHASE
-from db.datasets import list_datasets
+from db.dataset_versions import list_datasets
 from db.engine import session_scope
-from db.models import Event, Item, User
 from db.shop_read import store_counts
+from db.tables import Event, Item, User
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pytest
 from core.ingest import Source, Upload, ingest_into_store
 from core.schema import FLAG_CANCELLATION, FLAG_NEGATIVE_QUANTITY
 from db.engine import session_scope
-from db.models import Item, User
 from db.shop_read import flagged_counts, store_counts
+from db.tables import Item, User
 from tests.conftest import shared_path
 
 

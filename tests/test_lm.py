@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models import load_model, make_model
 from core.models.lm import TransformerLM, split_last_item, with_valid_targets
 

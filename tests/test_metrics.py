@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from core.data import InteractionData
 from core.evaluation.metrics import (
     NOT_RANKED,
     coverage,
@@ -21,6 +20,7 @@ from core.evaluation.metrics import (
     ranks,
 )
 from core.evaluation.protocols import EvalSet
+from core.interactions import InteractionData
 from core.models.base import Recommender
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.data import InteractionData
+from core.benchmark_datasets import load_beauty, load_ml100k
 from core.evaluation.protocols import leave_one_out, make_split, temporal_split
-from core.public_datasets import load_beauty, load_ml100k
+from core.interactions import InteractionData
 from tests.conftest import shared_path
 
 

@@ -19,7 +19,7 @@ CATEGORIES = {
 
 def build_planted_shop(session, n_users: int = 120, seed: int = 3) -> dict:
     """A shop where the planted facts are known: who bought what together, a segment's favourites, new arrivals."""
-    from core.data import from_store
+    from core.interactions import from_store
     from core.models.popularity import Popularity
     from db.registry import register_model
     from db.shop_write import ShopWriter, new_dataset

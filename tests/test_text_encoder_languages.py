@@ -63,7 +63,7 @@ def test_e5_finds_headphones_for_erji_and_groups_chinese_titles_by_category(cata
 def test_lm_remembers_the_encoder_of_its_catalogue_for_new_items(tmp_path):
     import pandas as pd
 
-    from core.data import InteractionData
+    from core.interactions import InteractionData
     from core.models import load_model, make_model
 
     rng = np.random.default_rng(0)
@@ -91,7 +91,7 @@ def test_chinese_demo_shop_search_and_reasons_end_to_end(store_url):
     from db.engine import session_scope
 
     with session_scope(store_url) as session:
-        build_demo(session, seed=4, n_users=300, n_items=120, lang="zh")
+        build_demo(session, seed=4, n_users=300, n_items=120, lang="zh", queue_lm=False)
     with session_scope(store_url) as session:
         service = RecommendationService.from_store(session)
     assert service.text_encoder == te.E5

@@ -48,3 +48,23 @@ def test_bad_input_is_named():
         calibrate_uplift([1, 0], [1, 0, 1], [0.1, 0.2])
     with pytest.raises(ValueError, match="both 0"):
         calibrate_uplift([1, 0], [1, 1], [0.1, 0.2])
+
+
+def test_calibration_is_judged_on_users_it_was_not_fitted_on():
+    from core.uplift.calibration import cross_fitted_check
+
+    tau, t, y, rng = _data(40_000, 3)
+    wild = 0.1 + 5 * (tau - 0.1) + rng.normal(0, 0.05, len(tau))
+    check = cross_fitted_check(y, t, wild, seed=0)
+    assert check.fit_slope == pytest.approx(0.2, abs=0.05)
+    # On the other half the calibrated predictions have the right scale: slope 1 within its error.
+    assert check.heldout_slope == pytest.approx(1.0, abs=3 * check.heldout_slope_se)
+    assert check.heldout_ate == pytest.approx(0.1, abs=0.02)
+    # Judged on its own fitting data the calibrated slope is 1 by construction (an identity, not a check);
+    # the held-out figure is a real estimate with its own error.
+    own = calibrate_uplift(y, t, wild)
+    assert calibrate_uplift(y, t, own.apply(wild)).slope == pytest.approx(1.0, abs=1e-9)
+    assert abs(check.heldout_slope - 1.0) > 1e-6 and check.heldout_slope_se > 0
+    # Predictions that are pure noise: the fitted slope is ~0, so nothing is promised on the other half.
+    noise = cross_fitted_check(y, t, rng.normal(0, 0.3, len(tau)), seed=1)
+    assert abs(noise.fit_slope) < 0.05

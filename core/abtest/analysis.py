@@ -20,7 +20,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
-from core.abtest.planner import plan
+from core.abtest.planner import sample_size_plan
 
 SRM_THRESHOLD = 0.01  # a sample-ratio mismatch is flagged below this chi-square p-value
 DEFAULT_MDE = 0.02  # the relative lift the verdict talks about ("… would detect a 2 % lift")
@@ -74,6 +74,11 @@ class Comparison:
     sequential_p: float
     significant: bool
     cuped: CupedResult | None = None
+    # CUPED on conversion (the pre-period metric explains some of who converts); None without a pre_metric.
+    cuped_conversion: CupedResult | None = None
+    # Which p-values the Holm correction and the significance call used: "z-test/Welch" or "CUPED".
+    p_source: str = "z-test/Welch"
+    sequential_tau: float = float("nan")  # the mSPRT mixing scale, fixed for the experiment
 
 
 @dataclass
@@ -105,6 +110,7 @@ class Analysis:
         for c in self.comparisons:
             d = asdict(c)
             d.pop("cuped")
+            d.pop("cuped_conversion")
             for key in ("abs_ci", "rel_ci", "revenue_ci"):
                 lo, hi = d.pop(key)
                 d[f"{key}_low"], d[f"{key}_high"] = lo, hi
@@ -213,10 +219,36 @@ def _tau(baseline: float) -> float:
     return max(SEQUENTIAL_TAU * max(baseline, 1e-3), 1e-4)
 
 
-def cumulative(df: pd.DataFrame, control: str, variant: str, alpha: float = 0.05, freq: str = "D") -> pd.DataFrame:
+def sequential_scale(df: pd.DataFrame, control: str, variant: str, tau: float | None = None) -> float:
+    """The mSPRT mixing scale, fixed for the whole experiment (the mixture must not change between looks).
+
+    `tau` (absolute, in conversion-rate points): the user's choice, used as given. Default: SEQUENTIAL_TAU times
+    the control rate at the *first* look (the earliest day both arms have users; the whole log when it has no
+    timestamps), so later data never moves it. Re-deriving it from each look's control rate (the old behaviour)
+    makes the mixture data-dependent and the p-value no longer always valid.
+    """
+    if tau is not None:
+        if not tau > 0:
+            raise ValueError(f"sequential mixing scale tau must be positive, got {tau!r}")
+        return float(tau)
+    part = df[df["variant"].isin([control, variant])]
+    if "timestamp" in part and part["timestamp"].notna().any():
+        part = part[part["timestamp"].notna()]
+        day = pd.to_datetime(part["timestamp"]).dt.floor("D")
+        is_v = part["variant"] == variant
+        if is_v.any() and (~is_v).any():
+            first_look = max(day[is_v].min(), day[~is_v].min())  # the first day both arms have users
+            return _tau(float(part.loc[(day <= first_look) & ~is_v, "converted"].mean()))
+    ctrl = part.loc[part["variant"] == control, "converted"]
+    return _tau(float(ctrl.mean()) if len(ctrl) else 0.0)
+
+
+def cumulative(df: pd.DataFrame, control: str, variant: str, alpha: float = 0.05, freq: str = "D",
+               tau: float | None = None) -> pd.DataFrame:
     """Per day: cumulative users and conversions per arm, the lift with its interval, and the sequential p-value.
 
     Empty when the log has no timestamps. The last row equals the full analysis (same statsmodels calls).
+    `tau`: the mSPRT mixing scale (see `sequential_scale`), one value for every look; column `tau` shows it.
     """
     if "timestamp" not in df or df["timestamp"].isna().all():
         return pd.DataFrame()
@@ -227,7 +259,7 @@ def cumulative(df: pd.DataFrame, control: str, variant: str, alpha: float = 0.05
     )
     table = grouped.unstack("is_v", fill_value=0).sort_index().cumsum()
     rows = []
-    baseline = None
+    scale = sequential_scale(df, control, variant, tau)
     best_seq = 1.0
     for when, r in table.iterrows():
         n_c, c_c = int(r.get(("size", False), 0)), int(r.get(("sum", False), 0))
@@ -237,15 +269,14 @@ def cumulative(df: pd.DataFrame, control: str, variant: str, alpha: float = 0.05
         p_c, p_v = c_c / n_c, c_v / n_v
         (lo, hi), (rlo, rhi) = conversion_interval(c_v, n_v, c_c, n_c, alpha)
         z, p = proportions_ztest([c_v, c_c], [n_v, n_c]) if 0 < c_c + c_v < n_c + n_v else (0.0, 1.0)
-        baseline = p_c if baseline is None else baseline
         var = p_c * (1 - p_c) / n_c + p_v * (1 - p_v) / n_v
-        best_seq = min(best_seq, msprt_p_value(p_v - p_c, var, _tau(p_c)))
+        best_seq = min(best_seq, msprt_p_value(p_v - p_c, var, scale))
         rows.append(
             {
                 "day": when, "users_control": n_c, "conversions_control": c_c, "users_variant": n_v,
                 "conversions_variant": c_v, "rate_control": p_c, "rate_variant": p_v, "abs_lift": p_v - p_c,
                 "ci_low": lo, "ci_high": hi, "rel_lift": p_v / p_c - 1 if p_c > 0 else float("nan"),
-                "rel_ci_low": rlo, "rel_ci_high": rhi, "p_value": float(p), "sequential_p": best_seq,
+                "rel_ci_low": rlo, "rel_ci_high": rhi, "p_value": float(p), "sequential_p": best_seq, "tau": scale,
             }
         )
     return pd.DataFrame(rows)
@@ -271,8 +302,15 @@ def analyse(
     alpha: float = 0.05,
     mde: float = DEFAULT_MDE,
     power: float = 0.8,
+    sequential_tau: float | None = None,
+    use_cuped: bool = True,
 ) -> Analysis:
-    """Analyse a cleaned exposure frame (one row per user: see core.abtest.hygiene.clean)."""
+    """Analyse a cleaned exposure frame (one row per user: see core.abtest.hygiene.clean).
+
+    `sequential_tau`: mSPRT mixing scale in rate points (default: 10 % of the first look's control rate, then fixed).
+    `use_cuped`: with a pre_metric column, the CUPED-adjusted p-values (conversion and revenue) are the ones Holm
+    corrects and the significance call reads; False keeps the unadjusted tests and shows CUPED beside them.
+    """
     for col in ("user_id", "variant", "converted"):
         if col not in df:
             raise ValueError(f"exposure frame has no {col!r} column (columns: {', '.join(map(str, df.columns))})")
@@ -314,15 +352,18 @@ def analyse(
         rev = part["revenue"].to_numpy(dtype=np.float64)
         r_diff, r_lo, r_hi, t, p_rev = _welch(rev[is_v], rev[~is_v], alpha)
         var = ctrl.rate * (1 - ctrl.rate) / ctrl.users + arm.rate * (1 - arm.rate) / arm.users
-        seq = msprt_p_value(arm.rate - ctrl.rate, var, _tau(ctrl.rate))
-        cum = cumulative(part, control, v, alpha)
+        scale = sequential_scale(part, control, v, sequential_tau)
+        seq = msprt_p_value(arm.rate - ctrl.rate, var, scale)
+        cum = cumulative(part, control, v, alpha, tau=scale)
         if len(cum):
             seq = min(seq, float(cum["sequential_p"].min()))
-        cuped = None
+        cuped = cuped_conv = None
         if has_pre:
-            metric = "revenue" if has_revenue else "converted"
-            y = part[metric].to_numpy(dtype=np.float64)
-            cuped = _cuped(y, part["pre_metric"].to_numpy(dtype=np.float64), is_v, metric, alpha)
+            pre = part["pre_metric"].to_numpy(dtype=np.float64)
+            conv_y = part["converted"].to_numpy(dtype=np.float64)
+            cuped_conv = _cuped(conv_y, pre, is_v, "converted", alpha)
+            cuped = _cuped(part["revenue"].to_numpy(dtype=np.float64), pre, is_v, "revenue", alpha) \
+                if has_revenue else cuped_conv
         comps.append(
             Comparison(
                 variant=v, control=control, abs_lift=arm.rate - ctrl.rate, abs_ci=abs_ci,
@@ -330,12 +371,14 @@ def analyse(
                 z=float(z), p_conversion=float(p), p_conversion_holm=float(p), revenue_diff=r_diff,
                 revenue_ci=(r_lo, r_hi), t_revenue=t, p_revenue=p_rev, p_revenue_holm=p_rev,
                 chance_to_beat=chance_to_beat(ctrl.conversions, ctrl.users, arm.conversions, arm.users),
-                sequential_p=seq, significant=False, cuped=cuped,
+                sequential_p=seq, significant=False, cuped=cuped, cuped_conversion=cuped_conv,
+                p_source="CUPED" if (use_cuped and cuped_conv is not None) else "z-test/Welch",
+                sequential_tau=scale,
             )
         )
-    # Holm across the arms (a no-op with one variant).
+    # Holm across the arms (a no-op with one variant), on the CUPED p-values when CUPED is on.
     for attr in ("p_conversion", "p_revenue"):
-        adjusted = multipletests([getattr(c, attr) for c in comps], alpha=alpha, method="holm")[1]
+        adjusted = multipletests([_tested_p(c, attr) for c in comps], alpha=alpha, method="holm")[1]
         for c, p_adj in zip(comps, adjusted):
             setattr(c, f"{attr}_holm", float(p_adj))
     for c in comps:
@@ -344,9 +387,22 @@ def analyse(
     notes = []
     if len(others) > 1:
         notes.append(f"{len(others)} arms are compared with {control}: p-values are Holm-corrected.")
+    if comps and comps[0].p_source == "CUPED":
+        notes.append("CUPED is on: the corrected p-values and the significance call use the pre-period-adjusted "
+                     "tests.")
     result = Analysis(control, alpha, arms, comps, srm, "", bool(has_revenue), bool(has_pre), notes)
     result.verdict = verdict(result, mde=mde, power=power)
     return result
+
+
+def _tested_p(c: Comparison, attr: str) -> float:
+    """The p-value a comparison is judged by: CUPED's when CUPED is on, else the plain test's."""
+    if c.p_source == "CUPED":
+        res = c.cuped_conversion if attr == "p_conversion" else (c.cuped if c.cuped and c.cuped.metric == "revenue"
+                                                                 else None)
+        if res is not None:
+            return res.p_value
+    return getattr(c, attr)
 
 
 def _pct(x: float, digits: int = 1) -> str:
@@ -378,7 +434,8 @@ def verdict(result: Analysis, mde: float = DEFAULT_MDE, power: float = 0.8) -> s
             f"({ctrl.rate * 100:.2f} % vs {arm.rate * 100:.2f} %, {ci}, p = {c.p_conversion_holm:.2g})"
         )
         if 0 < ctrl.rate < 1 and 0 < ctrl.rate * (1 + mde) < 1:
-            need = plan(ctrl.rate, mde, relative=True, power=power, alpha=result.alpha).n_per_arm
+            need = sample_size_plan(ctrl.rate, mde, relative=True, power=power, alpha=result.alpha,
+                        n_arms=len(result.arms)).n_per_arm
             have = min(ctrl.users, arm.users)
             if need > have:
                 text += f"; about {need - have:,} more users per arm would detect a {mde * 100:g} % lift."
@@ -440,18 +497,20 @@ def display_tables(result: Analysis) -> dict[str, pd.DataFrame]:
     out = {"arms": arms, "comparisons": pd.DataFrame(rows), "srm": srm}
     if result.has_revenue:
         out["revenue"] = pd.DataFrame(revenue_rows)
-    cuped = [c for c in result.comparisons if c.cuped is not None]
+    cuped = [(c, r) for c in result.comparisons
+             for r in (c.cuped_conversion, c.cuped if c.cuped is not c.cuped_conversion else None) if r is not None]
     if cuped:
         out["cuped"] = pd.DataFrame(
             {
-                "arm": [c.variant for c in cuped],
-                "metric": [c.cuped.metric for c in cuped],
-                "raw difference": [c.cuped.raw_diff for c in cuped],
-                "CUPED difference": [c.cuped.diff for c in cuped],
-                "low": [c.cuped.ci_low for c in cuped],
-                "high": [c.cuped.ci_high for c in cuped],
-                "p-value": [c.cuped.p_value for c in cuped],
-                "variance removed": [c.cuped.variance_reduction for c in cuped],
+                "arm": [c.variant for c, _ in cuped],
+                "metric": [r.metric for _, r in cuped],
+                "raw difference": [r.raw_diff for _, r in cuped],
+                "CUPED difference": [r.diff for _, r in cuped],
+                "low": [r.ci_low for _, r in cuped],
+                "high": [r.ci_high for _, r in cuped],
+                "p-value": [r.p_value for _, r in cuped],
+                "variance removed": [r.variance_reduction for _, r in cuped],
+                "used for the decision": [c.p_source == "CUPED" for c, _ in cuped],
             }
         )
     return out

@@ -3,7 +3,7 @@
 Opening and sniffing (encoding, separator, damaged or binary files) is the ingestion reader's (core.ingest.reader),
 and column names are compared the way the data upload compares them (core.ingest.mapping.normalise), so an
 exposure log goes in like any other upload. The mapping says which file column is which canonical column
-(core.schema.EXPOSURES); `guess_mapping` proposes one that the page shows for correction.
+(core.schema.EXPOSURES); `guess_log_mapping` proposes one that the page shows for correction.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "t", "converted"}
 FALSE_WORDS = {"0", "0.0", "false", "no", "n", "f", ""}
 
 
-def guess_mapping(columns: list[str]) -> dict[str, str]:
+def guess_log_mapping(columns: list[str]) -> dict[str, str]:
     """Canonical column -> file column, for every canonical column a file column plausibly names (each used once)."""
     norm = {c: normalise(c) for c in columns}
     used: set[str] = set()
@@ -95,8 +95,13 @@ def _to_converted(values: pd.Series, column: str) -> pd.Series:
     return words.isin(TRUE_WORDS).astype(int)
 
 
-def to_exposures(table: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
-    """Apply the mapping: canonical columns with canonical types, file order kept."""
+def to_exposures(table: pd.DataFrame, mapping: dict[str, str], orders: str | None = None,
+                 segments: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """Apply the mapping: canonical columns with canonical types, file order kept.
+
+    `orders`: a file column of orders per user, read as a number into column "orders" (for orders per user and
+    average order value); `segments`: file columns kept as text under their own names (segment breakdowns).
+    """
     missing = [c for c in EXPOSURES.required if c not in mapping]
     if missing:
         raise ValueError(f"the mapping has no column for {missing}; map them to columns of {list(table.columns)}")
@@ -125,13 +130,27 @@ def to_exposures(table: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
             out[col] = values.astype(float)
     if "page" in mapping:
         out["page"] = table[mapping["page"]].astype(str).str.strip()
+    extra = [c for c in (orders, *segments) if c is not None and c not in table.columns]
+    if extra:
+        raise ValueError(f"column(s) {extra} are not in the file (columns: {list(table.columns)})")
+    if orders is not None:
+        values = pd.to_numeric(table[orders], errors="coerce")
+        bad = (values.isna() & table[orders].notna()) | (values < 0)
+        if bad.any():
+            raise ValueError(f"column {orders!r} (orders) must be a non-negative number; line(s) {_lines(bad)} are not")
+        out["orders"] = values.fillna(0.0).astype(float)
+    for col in segments:
+        if col in out:
+            raise ValueError(f"segment column {col!r} clashes with a canonical column; rename it in the file")
+        out[col] = table[col].astype(str).str.strip()
     return out.reset_index(drop=True)
 
 
 def read_log(source: str | Path | IO[bytes], mapping: dict[str, str] | None = None,
-             name: str | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+             name: str | None = None, orders: str | None = None,
+             segments: list[str] | tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
     """Read and map a log; without a mapping the guessed one is used. Returns (exposure frame, mapping used)."""
     table = read_table(source, name)
-    used = dict(guess_mapping(list(table.columns)))
+    used = dict(guess_log_mapping(list(table.columns)))
     used.update(mapping or {})
-    return to_exposures(table, used), used
+    return to_exposures(table, used, orders=orders, segments=segments), used

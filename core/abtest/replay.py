@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from core.abtest.analysis import Analysis, analyse
-from core.data import InteractionData
 from core.evaluation.protocols import leave_one_out
+from core.interactions import InteractionData
 from core.models import Recommender, make_model
+from core.scoring import ScoringContext
 
 BATCH = 512
 
@@ -40,10 +41,7 @@ def _top_k_keys(model: Recommender, data: InteractionData, users: np.ndarray, hi
                 k: int) -> np.ndarray:
     """Top-K external item ids per user, translating indices when the model knows another item catalogue."""
     model_keys = np.asarray(model.item_keys_).astype(str)
-    same = len(model_keys) == data.n_items and bool((model_keys == data.item_keys.astype(str)).all())
-    if not same:
-        pos = pd.Series(np.arange(len(model_keys)), index=model_keys)
-        histories = [pos.reindex(data.item_keys[h].astype(str)).dropna().to_numpy(dtype=np.int64) for h in histories]
+    histories = ScoringContext(data, model).mapping.histories(histories)
     out = []
     for start in range(0, len(users), BATCH):
         idx, scores = model.recommend(histories[start:start + BATCH], k=k, exclude_seen=True,
@@ -103,3 +101,14 @@ def replay(
     analysis = analyse(frame, control=names[0], planned_split={names[0]: 1 - share_b, names[1]: share_b})
     analysis.notes.insert(0, f"Simulation: offline replay on held-out purchases (top-{k}); not a live test.")
     return ReplayResult(frame, analysis, {names[0]: model_a.kind, names[1]: model_b.kind}, k, refit, len(frame))
+
+
+def replay_registered(
+    session, model_a: int, model_b: int, k: int = 10, share_b: float = 0.5, seed: int = 0, refit: bool = True
+) -> ReplayResult:
+    """Replay two registered models (registry ids; A is the control) on the store's purchases: the page's call."""
+    contexts = [ScoringContext.from_store(session, model_a)]
+    contexts.append(ScoringContext.from_store(session, model_b, data=contexts[0].data))
+    names = (f"A: {contexts[0].model_label}", f"B: {contexts[1].model_label}")
+    return replay(contexts[0].data, contexts[0].model, contexts[1].model, names=names, k=k, share_b=share_b,
+                  seed=seed, refit=refit)

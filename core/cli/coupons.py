@@ -56,7 +56,10 @@ def _human(plan, top: int) -> str:
         lines.append(f"Held-out past campaign ({ev.n_test} users, outcome {ev.outcome}): Qini / uplift@{ev.k:.0%}")
         lines.append(f"  random      {ev.random_qini:+.4f} / {ev.random_uplift_at_k:+.4f}")
         for le in ev.learners:
-            lines.append(f"  {le.name:<11} {le.qini:+.4f} / {le.uplift_at_k:+.4f}")
+            held = (le.calibration or {}).get("heldout_slope", float("nan"))
+            lines.append(f"  {le.name:<11} {le.qini:+.4f} [{le.qini_ci[0]:+.4f}, {le.qini_ci[1]:+.4f}] / "
+                         f"{le.uplift_at_k:+.4f} [{le.uplift_at_k_ci[0]:+.4f}, {le.uplift_at_k_ci[1]:+.4f}]; "
+                         f"calibrated slope on the other half {held:.2f}")
     cal = plan.calibration.get("converted")
     if cal:
         lines.append(f"Average coupon effect on buying {cal['ate']:+.3f} (se {cal['ate_se']:.3f}); share of predicted "

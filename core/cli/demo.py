@@ -16,10 +16,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lang", choices=["en", "zh"], default="en",
                         help="language of the item titles, categories and cities (default en; zh: Simplified Chinese)")
     parser.add_argument("--no-models", action="store_true", help="skip fitting and registering the baseline models")
+    parser.add_argument("--no-lm", action="store_true",
+                        help="do not queue the short background LM training (also: RECOLM_FIRST_START_LM=0)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def main(args: argparse.Namespace) -> int:
+    from core.config import first_start_lm_minutes
     from core.demo import build_demo
     from db.engine import session_scope
     from db.shop_read import is_empty
@@ -36,7 +39,8 @@ def main(args: argparse.Namespace) -> int:
             return 1
         try:
             summary = build_demo(session, seed=args.seed, n_users=args.users, n_items=args.items,
-                                 fit_models=not args.no_models, lang=args.lang)
+                                 fit_models=not args.no_models, lang=args.lang,
+                                 queue_lm=False if args.no_lm else None)
         except ValueError as exc:
             emit({"built": False, "reason": str(exc)}, args.json, f"error: {exc}")
             return 2
@@ -48,5 +52,8 @@ def main(args: argparse.Namespace) -> int:
         f"({summary.purchases} purchases), coupon campaign with {summary.exposures} exposures.\n"
         f"Models: {models}; active: {summary.active_model}"
     )
+    if summary.lm_job_id is not None:
+        human += (f"\nLM training queued in the background (job {summary.lm_job_id}, about "
+                  f"{first_start_lm_minutes():g} min); it becomes active only if it beats EASE.")
     emit(payload, args.json, human)
     return 0

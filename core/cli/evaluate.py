@@ -11,6 +11,7 @@ items; no sampled negatives.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from core.cli.output import emit
@@ -25,23 +26,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diversity", choices=["auto", "text", "category", "none"], default="auto",
                         help="intra-list diversity on item text embeddings, categories, or skip (auto: text if any)")
     parser.add_argument("--no-store", action="store_true", help="do not record the run in the store")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local: one process (default); ray: the models in parallel on Ray "
+                             "(local mode, or the cluster at RECOLM_RAY_ADDRESS)")
+    parser.add_argument("--workers", type=int, default=2, help="--engine ray in local mode: CPUs to use")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def main(args: argparse.Namespace) -> int:
     from core.evaluation.evaluate import BASELINE_KINDS
+    from core.evaluation.store_runs import evaluate_store
     from db.engine import session_scope
-    from db.evaluations import evaluate_store
 
     if args.k < 1:
         print(f"evaluate: --k must be at least 1, got {args.k}", file=sys.stderr)
         return 2
     try:
-        with session_scope(args.db) as session:
+        with contextlib.ExitStack() as stack:
+            runner = None
+            if args.engine == "ray":
+                from core.distributed import ray_run_evaluation, ray_session
+
+                stack.enter_context(ray_session(num_cpus=args.workers))
+                runner = ray_run_evaluation
+            session = stack.enter_context(session_scope(args.db))
             result, run = evaluate_store(
                 session, args.model or list(BASELINE_KINDS), protocol=args.protocol,
                 ks=tuple(sorted({5, 10, 20, args.k})), store=not args.no_store, diversity=args.diversity,
-                progress=None if args.json else (lambda m: print(m, file=sys.stderr)),
+                progress=None if args.json else (lambda m: print(m, file=sys.stderr)), runner=runner,
             )
             run_id = None if run is None else run.id
     except (ValueError, KeyError) as exc:

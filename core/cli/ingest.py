@@ -1,6 +1,8 @@
 """`python -m core ingest`: upload CSV exports through the column mapping; prints the validation report.
 
-Exit code 0 when the upload went in, 1 when it was rejected (the store is then unchanged), 2 on bad options.
+Exit code 0 when the upload went in, 1 when it was rejected (the store is then unchanged), 2 on bad options
+(argparse's own errors, and options found wrong once read: --sep, --encoding, --map, --timestamp-format,
+--chunk-rows, --max-bytes); an option error prints its message on stderr and changes nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from core.ingest import (
     ColumnMapping,
     IngestError,
     IngestOptions,
+    OptionError,
     Source,
     Upload,
     ValidationReport,
@@ -21,9 +24,13 @@ from core.ingest import (
     sniff,
 )
 from core.ingest.mapping import parse_overrides
+from core.ingest.timestamps import check_format
+
+EXIT_CODES = "exit status: 0 when the upload went in, 1 when it was rejected (the store unchanged), 2 on bad options"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EXIT_CODES
     parser.add_argument("--events", action="append", default=[], metavar="FILE", help="behaviour events CSV")
     parser.add_argument("--items", action="append", default=[], metavar="FILE", help="item catalogue CSV")
     parser.add_argument("--users", action="append", default=[], metavar="FILE", help="user profiles CSV")
@@ -41,13 +48,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="events naming users/items the store lacks: create them (default) or drop the rows")
     parser.add_argument("--strict", action="store_true", help="reject the upload if any row would be dropped")
     parser.add_argument("--encoding", default=None, help="force the encoding (default: detect UTF-8 / GBK)")
-    parser.add_argument("--sep", default=None, help="force the separator (default: detect , ; tab |)")
+    parser.add_argument("--sep", default=None,
+                        help="force the separator, one character or 'tab' (default: detect , ; tab |)")
     parser.add_argument("--chunk-rows", type=int, default=100_000, help="rows per chunk (memory vs. speed)")
+    parser.add_argument("--max-bytes", type=int, default=None,
+                        help="largest decompressed file read, in bytes (default: RECOLM_MAX_UPLOAD_BYTES or 5 GB)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def _mapping(source: Source, args: argparse.Namespace, overrides: dict[str, str]) -> ColumnMapping:
-    header = sniff(source, args.encoding, args.sep).header
+    header = sniff(source, args.encoding, args.sep, args.max_bytes).header
     mine = {c: f for c, f in overrides.items() if c in header}
     mapping = guess_mapping(source.kind, header).with_overrides(mine)
     if args.purchase_values is not None:
@@ -81,12 +91,21 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         overrides = parse_overrides(args.map)
+        if args.timestamp_format:
+            try:
+                check_format(args.timestamp_format)
+            except ValueError as exc:
+                raise OptionError(f"--timestamp-format {args.timestamp_format!r} is not valid ({exc}); use strftime "
+                                  "codes such as %d/%m/%Y %H:%M, or ISO8601, unix-seconds, unix-milliseconds") from exc
         options = IngestOptions(unknown=args.unknown, strict=args.strict, chunk_rows=args.chunk_rows,
-                                encoding=args.encoding, separator=args.sep)
+                                encoding=args.encoding, separator=args.sep, max_bytes=args.max_bytes)
         uploads = []
         for kind, path in files:
             source = Source(kind, path)
             uploads.append(Upload(source, _mapping(source, args, overrides)))
+    except OptionError as exc:
+        print(f"python -m core ingest: error: {exc}", file=sys.stderr)
+        return 2
     except IngestError as exc:
         report = ValidationReport(accepted=False, error=str(exc))
     else:

@@ -37,6 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="--out: CSV encoding (default UTF-8 with BOM; GB18030/GBK for Excel in Chinese Windows)")
     parser.add_argument("--no-reasons", action="store_true", help="--all: skip reasons (faster)")
     parser.add_argument("--no-store", action="store_true", help="--all: do not store the batch in the database")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="--all: one process (default) or sharded over Ray workers (local mode, or the cluster "
+                             "at RECOLM_RAY_ADDRESS), each loading the model once and writing Parquet partitions")
+    parser.add_argument("--workers", type=int, default=2, help="--engine ray: number of scoring workers")
+    parser.add_argument("--parts-dir", default=None,
+                        help="--engine ray: folder for the Parquet partitions (default: a temp folder, removed)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -97,16 +103,33 @@ def _batch(session, service, args, flt) -> int:
     users = service.select_users(region=args.region, age_band=args.age_band, activity=args.activity)
     if len(users) == 0:
         raise LookupError("no customer matches the segment given (--region / --age-band / --activity)")
-    result = batch_recommend(service, users, k=args.k, exclude_seen=not args.include_seen, flt=flt,
-                             with_reasons=not args.no_reasons)
+    engine = getattr(args, "engine", "local")
+    if engine == "ray":
+        result, n_parts = _ray_batch(service, users, args, flt)
+    else:
+        result, n_parts = batch_recommend(service, users, k=args.k, exclude_seen=not args.include_seen, flt=flt,
+                                          with_reasons=not args.no_reasons), 0
     config = {"k": args.k, "region": args.region, "age_band": args.age_band, "activity": args.activity,
               "categories": list(args.category), "min_price": args.min_price, "max_price": args.max_price,
-              "exclude_seen": not args.include_seen, "source": "cli"}
+              "exclude_seen": not args.include_seen, "source": "cli", "engine": engine}
     if args.out:  # before storing: a cell the encoding cannot hold (ValueError, exit 2) stores and writes nothing
         write_csv(result.csv_frame(), args.out, args.encoding)
     batch_id = None if args.no_store else store_batch(session, service, result, config)
     payload = {"batch_id": batch_id, "users": result.n_users, "rows": len(result.frame), "model": service.model_label,
-               "seconds": round(result.seconds, 3), "out": args.out}
+               "seconds": round(result.seconds, 3), "out": args.out, "engine": engine, "partitions": n_parts}
     emit(payload, args.json, f"{result.n_users} customers, {len(result.frame)} rows in {result.seconds:.2f}s"
          + (f", batch {batch_id}" if batch_id else "") + (f" -> {args.out}" if args.out else ""))
     return 0
+
+
+def _ray_batch(service, users, args, flt):
+    """The same batch, sharded over Ray workers (core.distributed); partitions in --parts-dir or a temp folder."""
+    import tempfile
+
+    from core.distributed import ray_batch_recommend, ray_session
+
+    with tempfile.TemporaryDirectory(prefix="recolm-parts-") as tmp, ray_session(num_cpus=args.workers):
+        result, shards = ray_batch_recommend(service, args.parts_dir or tmp, users, k=args.k,
+                                             exclude_seen=not args.include_seen, flt=flt,
+                                             with_reasons=not args.no_reasons, n_workers=args.workers)
+    return result, len(shards)

@@ -1,4 +1,4 @@
-"""`python -m core train --model lm [--epochs N …] [--json]`: run a training job, wait, print its metrics.
+"""`python -m core train [--model KIND] [--epochs N …] [--json]`: run a training job, wait, print its metrics.
 
 The job runs exactly as one launched from the dashboard (own worker process, progress in the store,
 registered in the model registry), so it shows up on the Training page too.
@@ -11,36 +11,34 @@ import json
 import sys
 
 from core.cli.output import emit
+from core.models import DEFAULT_KIND, MODEL_KINDS, Param, model_class
 
-# CLI flag -> TransformerLM parameter (only the LM's; baselines take --param key=value).
-LM_FLAGS: dict[str, tuple[type, str]] = {
-    "epochs": (int, "maximum passes over the data"),
-    "max_minutes": (float, "training time budget in minutes, final refit epochs included"),
-    "lr": (float, "Adam learning rate"),
-    "batch_size": (int, "users per step"),
-    "n_layer": (int, "transformer blocks"),
-    "n_embd": (int, "model width"),
-    "n_head": (int, "attention heads (must divide the width)"),
-    "dropout": (float, "dropout rate"),
-    "weight_decay": (float, "L2 weight decay"),
-    "max_len": (int, "most recent purchases the model reads"),
-    "patience": (int, "epochs without validation gain before stopping"),
-    "lr_decay": (float, "learning-rate factor after each plateau (1 = constant)"),
-    "decay_patience": (int, "epochs without validation gain before the learning rate is cut"),
-    "refit_epochs": (int, "final epochs that also learn the validation purchases"),
-    "refit_lr": (float, "learning rate of those final epochs"),
-    "seed": (int, "random seed"),
-}
+
+def schema_flags() -> dict[str, Param]:
+    """Every model kind's parameters (`Recommender.param_schema`) by name: one flag each, shared across kinds."""
+    flags: dict[str, Param] = {}
+    for kind in MODEL_KINDS:
+        for param in model_class(kind).param_schema():
+            flags.setdefault(param.name, param)
+    return flags
+
+
+def _flag(name: str, param: Param) -> str:
+    dashed = name.replace("_", "-")
+    return f"--no-{dashed}" if param.type is bool and param.default else f"--{dashed}"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="lm", help="model kind: lm, popularity, segment_popularity, itemknn, ease")
+    parser.add_argument("--model", default=DEFAULT_KIND, help=f"model kind: {', '.join(MODEL_KINDS)}")
     parser.add_argument("--name", default=None, help="registry name (default: the kind)")
-    for flag, (typ, help_text) in LM_FLAGS.items():
-        parser.add_argument(f"--{flag.replace('_', '-')}", dest=flag, type=typ, default=None, help=help_text)
-    parser.add_argument("--no-text-init", action="store_true", help="LM: random item embeddings instead of text")
-    parser.add_argument("--base-checkpoint", default=None, help="LM: local Hugging Face model folder to fine-tune")
-    parser.add_argument("--warm-start", default=None, help="LM: registry id or name of an LM to continue from")
+    for name, param in schema_flags().items():
+        if param.type is bool:
+            parser.add_argument(_flag(name, param), dest=name, action="store_const", const=not param.default,
+                                default=None, help=param.help)
+        else:
+            parser.add_argument(_flag(name, param), dest=name, type=param.type, default=None, help=param.help)
+    parser.add_argument("--base-checkpoint", default=None, help="local Hugging Face model folder to fine-tune")
+    parser.add_argument("--warm-start", default=None, help="registry id or name of a model to continue from")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="any other model parameter (JSON value), repeatable")
     parser.add_argument("--no-activate", action="store_true", help="register without making it the active model")
@@ -62,17 +60,23 @@ def _parse_param(text: str) -> tuple[str, object]:
 def request_from_args(args: argparse.Namespace, url: str):
     from core.training.worker import TrainRequest
 
-    params: dict[str, object] = {}
-    if args.model == "lm":
-        params.update({k: getattr(args, k) for k in LM_FLAGS if getattr(args, k) is not None})
-        if args.no_text_init:
-            params["text_init"] = False
-        if args.base_checkpoint:
-            params["base_checkpoint"] = args.base_checkpoint
-    else:
-        given = [k for k in LM_FLAGS if getattr(args, k) is not None]
-        if given or args.base_checkpoint or args.no_text_init or args.warm_start:
-            raise ValueError(f"LM options were given for model {args.model!r}; use --param KEY=VALUE for baselines")
+    if args.model not in MODEL_KINDS:
+        raise ValueError(f"--model {args.model!r}: unknown kind; known: {', '.join(MODEL_KINDS)}")
+    cls = model_class(args.model)
+    own = {p.name for p in cls.param_schema()}
+    flags = schema_flags()
+    given = {k: getattr(args, k) for k in flags if getattr(args, k) is not None}
+    foreign = [_flag(k, flags[k]) for k in given if k not in own]
+    if args.base_checkpoint and not cls.supports_base_checkpoint:
+        foreign.append("--base-checkpoint")
+    if args.warm_start and not cls.supports_warm_start:
+        foreign.append("--warm-start")
+    if foreign:
+        raise ValueError(f"{', '.join(foreign)} are not options of model {args.model!r}; use --param KEY=VALUE "
+                         "for its own parameters")
+    params: dict[str, object] = dict(given)
+    if args.base_checkpoint:
+        params["base_checkpoint"] = args.base_checkpoint
     params.update(dict(_parse_param(p) for p in args.param))
     warm = None
     if args.warm_start:

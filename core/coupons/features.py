@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models.base import Recommender
 from core.schema import activity_bucket
+from core.scoring import ScoringContext
 
 DAY = 86400.0
 NO_PURCHASE_DAYS = 3650.0  # "days since last purchase" for someone who never bought
@@ -46,30 +47,17 @@ def make_scope(data: InteractionData, kind: str, category: str | None = None) ->
     return Scope(kind=kind, items=mask, category=category)
 
 
-def _model_columns(model: Recommender, data: InteractionData) -> np.ndarray:
-    """Column of each data item in the model's score matrix, -1 where the model does not know the item."""
-    pos = {k: j for j, k in enumerate(np.asarray(model.item_keys_).astype(str))}
-    return np.array([pos.get(str(k), -1) for k in data.item_keys], dtype=np.int64)
-
-
 def recommender_scores(
     model: Recommender, data: InteractionData, histories: list[np.ndarray], scope: Scope
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per user: best s(u,i) over unseen items, best over unseen scope items, and the top unseen item index (-1)."""
-    cols = _model_columns(model, data)
+    ctx = ScoringContext(data, model)
     n = len(histories)
     top, scoped, best_item = np.full(n, np.nan), np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
-    known = cols >= 0
     for start in range(0, n, BATCH):
         hist_data = histories[start:start + BATCH]
-        hist_model = [np.array([cols[i] for i in h if cols[i] >= 0], dtype=np.int64) for h in hist_data]
         users = np.arange(start, start + len(hist_data), dtype=np.int64)
-        raw = np.asarray(model.score(hist_model, users), dtype=np.float64)
-        s = np.full((len(hist_data), data.n_items), -np.inf)
-        s[:, known] = raw[:, cols[known]]
-        for r, h in enumerate(hist_data):
-            if len(h):
-                s[r, h] = -np.inf
+        s = ctx.mask_bought(ctx.scores(hist_data, users, dtype=np.float64), hist_data)
         s[~np.isfinite(s)] = -np.inf
         arg = np.argmax(s, axis=1)
         best = s[np.arange(len(s)), arg]

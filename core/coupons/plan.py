@@ -16,8 +16,9 @@ from core.coupons.campaign import CampaignSpec
 from core.coupons.features import DAY, feature_matrix, make_scope, user_features
 from core.coupons.propensity import fit_propensity
 from core.coupons.targeting import Scores, campaign_totals, score_and_select, targeted
-from core.data import InteractionData, from_store
+from core.interactions import InteractionData, from_store
 from core.models.base import Recommender
+from core.scoring import NoModelError, ScoringContext
 from core.uplift import (
     LEARNERS,
     average_effect,
@@ -27,11 +28,13 @@ from core.uplift import (
     random_baseline,
     uplift_at_k,
 )
-from core.uplift.calibration import UpliftCalibration, calibrate_uplift
+from core.uplift.calibration import UpliftCalibration, calibrate_uplift, cross_fitted_check
+from core.uplift.metrics import bootstrap_uplift
 
 EVAL_K = 0.3
 HOLDOUT = 0.3
 CROSS_FIT_FOLDS = 5
+BOOTSTRAP_DRAWS = 200
 
 
 @dataclass
@@ -41,6 +44,11 @@ class LearnerEval:
     uplift_at_k: float
     curve_fraction: list[float]
     curve_gain: list[float]
+    # 95 % percentile bootstrap intervals on the held-out users (seeded with the campaign's seed)
+    qini_ci: tuple[float, float] = (float("nan"), float("nan"))
+    uplift_at_k_ci: tuple[float, float] = (float("nan"), float("nan"))
+    # calibration fitted on one half of the held-out users, judged on the other (core.uplift.calibration)
+    calibration: dict | None = None
 
 
 @dataclass
@@ -64,8 +72,33 @@ class UpliftEvaluation:
             "n_test": self.n_test, "average_effect": self.average_effect,
             "random": {"qini": self.random_qini, "qini_std": self.random_qini_std,
                        "uplift_at_k": self.random_uplift_at_k},
-            "learners": {le.name: {"qini": le.qini, "uplift_at_k": le.uplift_at_k} for le in self.learners},
+            "learners": {le.name: {"qini": le.qini, "qini_ci": list(le.qini_ci), "uplift_at_k": le.uplift_at_k,
+                                   "uplift_at_k_ci": list(le.uplift_at_k_ci), "calibration": le.calibration}
+                         for le in self.learners},
         }
+
+    def qini_curves(self) -> dict[str, tuple[list[float], list[float]]]:
+        """name -> (customers targeted in %, incremental outcome among the held-out users); "random" last."""
+        curves = {le.name: ([f * 100 for f in le.curve_fraction], [g * self.n_test for g in le.curve_gain])
+                  for le in self.learners}
+        end = self.learners[0].curve_gain[-1] * self.n_test if self.learners else 0.0
+        curves["random"] = ([0, 100], [0, end])
+        return curves
+
+    def qini_table(self) -> list[dict]:
+        """Qini coefficient and uplift@k per targeting with their bootstrap intervals, random first."""
+        k = f"uplift@{self.k:.0%}"
+        nan = float("nan")
+        rows = [{"targeting": "random", "Qini coefficient": self.random_qini, "Qini low": nan, "Qini high": nan,
+                 k: self.random_uplift_at_k, f"{k} low": nan, f"{k} high": nan,
+                 "calibrated slope on other half": nan}]
+        for le in self.learners:
+            cal = le.calibration or {}
+            rows.append({"targeting": le.name, "Qini coefficient": le.qini, "Qini low": le.qini_ci[0],
+                         "Qini high": le.qini_ci[1], k: le.uplift_at_k, f"{k} low": le.uplift_at_k_ci[0],
+                         f"{k} high": le.uplift_at_k_ci[1],
+                         "calibrated slope on other half": cal.get("heldout_slope", nan)})
+        return rows
 
 
 @dataclass
@@ -99,6 +132,13 @@ class CampaignPlan:
             "targets": t.astype(object).where(t.notna(), None).to_dict("records"),
         }
 
+    def customers_targeted_first(self) -> list[str]:
+        """Every user id: the targeted ones in rank order, then the rest (highest rank value first)."""
+        users = self.scored.sort_values(["rank"], ascending=False)["user_id"].tolist()
+        targeted = self.targets["user_id"].tolist()
+        chosen = set(targeted)
+        return targeted + [u for u in users if u not in chosen]
+
     def user_view(self, user_key: str) -> dict:
         """One user's coupon, numbers, status and reason (the per-user coupon view)."""
         rows = self.scored[self.scored["user_id"] == str(user_key)]
@@ -111,16 +151,16 @@ class CampaignPlan:
 
 
 def _resolve_model(session: Session, data: InteractionData, notes: list[str]) -> tuple[Recommender, int | None, str]:
-    from db.registry import active_model, load_version
-
-    row = active_model(session)
-    if row is not None:
-        try:
-            return load_version(row), row.id, f"{row.name} v{row.version}"
-        except (OSError, ValueError, KeyError) as exc:
-            notes.append(f"active model {row.name} v{row.version} could not be loaded ({exc}); popularity used")
-    else:
+    try:
+        ctx = ScoringContext.from_store(session, data=data)
+        return ctx.model, ctx.model_id, ctx.model_label
+    except NoModelError:
         notes.append("no active recommender: s(u, i) comes from a popularity model fitted on the fly")
+    except (OSError, ValueError, KeyError) as exc:
+        from db.registry import active_model
+
+        row = active_model(session)
+        notes.append(f"active model {row.name} v{row.version} could not be loaded ({exc}); popularity used")
     from core.models.popularity import Popularity
 
     return Popularity().fit(data), None, "popularity (fallback)"
@@ -159,8 +199,12 @@ def _evaluate(X: np.ndarray, t: np.ndarray, y: np.ndarray, spec: CampaignSpec, e
             at_k = uplift_at_k(y[te], t[te], s, EVAL_K)
         except ValueError:
             at_k = float("nan")
+        boot = bootstrap_uplift(y[te], t[te], s, EVAL_K, n_boot=BOOTSTRAP_DRAWS, seed=spec.seed)
+        check = cross_fitted_check(y[te], t[te], s, model.predict_outcomes(X[te])[0], seed=spec.seed)
         ev.learners.append(LearnerEval(name, qini_coefficient(y[te], t[te], s), at_k,
-                                       curve.fraction.tolist(), curve.gain.tolist()))
+                                       curve.fraction.tolist(), curve.gain.tolist(),
+                                       (boot.qini.low, boot.qini.high), (boot.uplift_at_k.low, boot.uplift_at_k.high),
+                                       check.to_dict()))
     return ev
 
 

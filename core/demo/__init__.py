@@ -2,12 +2,15 @@
 
 `build_demo` writes the generated users, items and events (through db.shop_write.ShopWriter), the past
 randomised coupon campaign (an Experiment with its Exposures), and fits and registers the baseline
-models, activating the best one, all inside the caller's transaction. `write_demo_csvs` exports the
-same shop as three CSVs in a shop's own column names, to exercise the upload path.
+models, activating the best one, all inside the caller's transaction. Once that transaction commits, a
+short LM training job is queued on the demo shop in the background (the first start; `RECOLM_FIRST_START_LM=0`
+or `queue_lm=False` switches it off): it becomes the active model only if it beats EASE on its held-out split.
+`write_demo_csvs` exports the same shop as three CSVs in a shop's own column names, to exercise the upload path.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +27,8 @@ DEMO_EXPERIMENT_NAMES = {"en": DEMO_EXPERIMENT_NAME, "zh": vocab_zh.EXPERIMENT_N
 DEFAULT_SEED = 7
 DEFAULT_USERS = 3000
 DEFAULT_ITEMS = 1500
+FIRST_LM_NICE = 10  # the background first-start training yields the CPU to the dashboard
+log = logging.getLogger(__name__)
 # The shop's own words for actions in the exported CSV (the upload maps them back).
 EXPORT_ACTION_WORDS = {"view": "view", "favorite": "add_to_wishlist", "cart": "add_to_cart", "purchase": "purchase"}
 
@@ -45,6 +50,8 @@ class DemoSummary:
     models: list[dict[str, Any]] = field(default_factory=list)  # name, id, ndcg@10
     active_model: str | None = None
     seconds: float = 0.0
+    lm_job_id: int | None = None  # the first-start LM training job, set once the demo is committed
+
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,9 +63,14 @@ def build_demo(
     n_users: int = DEFAULT_USERS,
     n_items: int = DEFAULT_ITEMS,
     fit_models: bool = True,
+    queue_lm: bool | None = None,
     lang: str = "en",
 ) -> DemoSummary:
-    """Generate the demo shop into the store (the caller's transaction commits it); `lang="zh"`: in Chinese."""
+    """Generate the demo shop into the store (the caller's transaction commits it); `lang="zh"`: in Chinese.
+
+    `queue_lm` (default: core.config.first_start_lm()) also queues the first-start LM job once that commit is done
+    (the worker reads the committed shop); its id lands in the summary's `lm_job_id`.
+    """
     from db.engine import get_meta, set_meta
     from db.experiments import save_experiment
     from db.shop_write import ShopWriter, new_dataset
@@ -117,12 +129,45 @@ def build_demo(
 
         summary.models, summary.active_model = fit_and_register(session, ds.id)
         # Encode the catalogue text now (disk-cached), so the first recommendation preview opens at once.
-        from core.data import from_store
+        from core.interactions import from_store
         from core.text_encoder import encode_cached
 
         encode_cached(from_store(session).item_texts())
     summary.seconds = round(time.perf_counter() - t0, 2)
+    if queue_lm is None:
+        from core.config import first_start_lm
+
+        queue_lm = first_start_lm()
+    if queue_lm and fit_models:
+        from sqlalchemy import event
+
+        url = session.get_bind().url.render_as_string(hide_password=False)
+
+        def _after_commit(_session: Session) -> None:
+            summary.lm_job_id = queue_first_start_lm(url)
+
+        event.listen(session, "after_commit", _after_commit, once=True)
     return summary
+
+
+def first_start_lm_request():
+    """The first-start LM job: a few minutes' budget, activated only if it beats the active EASE."""
+    from core.config import first_start_lm_minutes
+    from core.training.worker import TrainRequest
+
+    return TrainRequest(model="lm", name="lm", activate=False, activate_if_better=True, nice=FIRST_LM_NICE,
+                        model_params={"max_minutes": first_start_lm_minutes()})
+
+
+def queue_first_start_lm(url: str) -> int | None:
+    """Start the first-start LM job's worker process (the dashboard does not wait for it); None if it cannot."""
+    from core.training.jobs import launch_training
+
+    try:
+        return launch_training(url, first_start_lm_request())
+    except Exception:  # noqa: BLE001 - the demo is built; a job that cannot start must not break the first page
+        log.exception("could not queue the first-start LM training job")
+        return None
 
 
 def load_demo_if_empty(session: Session, lang: str = "en") -> bool:
@@ -185,5 +230,5 @@ def write_demo_csvs(
     return paths
 
 
-__all__ = ["DEMO_EXPERIMENT_NAME", "DEMO_EXPERIMENT_NAMES", "DemoShop", "DemoSummary", "build_demo", "generate_shop", "load_demo_if_empty",
-           "write_demo_csvs"]
+__all__ = ["DEMO_EXPERIMENT_NAME", "DEMO_EXPERIMENT_NAMES", "DemoShop", "DemoSummary", "build_demo",
+           "first_start_lm_request", "generate_shop", "load_demo_if_empty", "queue_first_start_lm", "write_demo_csvs"]

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.data import from_store
 from core.evaluation.metrics import evaluate_model
 from core.evaluation.protocols import leave_one_out
+from core.interactions import from_store
 from core.models import make_model
 
 # (registry name, kind, params): cheap models only, the LM is trained from the Training page.

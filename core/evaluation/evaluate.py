@@ -8,7 +8,6 @@ for early stopping instead and are fitted on `Split.train`. Ranking is full-sort
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -18,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.data import InteractionData
 from core.evaluation.metrics import DEFAULT_KS, RankResult, hr_at_k, metrics_from_ranks, ndcg_at_k, rank_eval_set
 from core.evaluation.protocols import EvalSet, Split, make_split
-from core.models import MODEL_KINDS, Recommender, make_model
+from core.interactions import InteractionData
+from core.models import MODEL_KINDS, make_model
 from core.schema import ACTIVITY_BUCKETS, activity_bucket
 
 TUNE_METRIC = "ndcg@10"
@@ -127,10 +126,6 @@ def _jsonable(value: Any) -> Any:
 def baseline_specs(kinds: Sequence[str] = BASELINE_KINDS, tune: bool = True) -> list[ModelSpec]:
     """Specs for baseline kinds with their default tuning grids."""
     return [ModelSpec(label=k, kind=k, grid=DEFAULT_GRIDS.get(k) if tune else None) for k in kinds]
-
-
-def _accepts_valid(model: Recommender) -> bool:
-    return "valid" in inspect.signature(model.fit).parameters
 
 
 def _grid_points(grid: dict[str, list[Any]] | None) -> list[dict[str, Any]]:
@@ -277,7 +272,7 @@ def _evaluate_spec(
         params.update(best[1])
     model = make_model(spec.kind, **params)
     t0 = time.perf_counter()
-    if _accepts_valid(model) and len(split.valid):
+    if model.uses_validation and len(split.valid):
         model.fit(split.train, valid=split.valid)
         fitted_on = "train (validation for early stopping)"
     else:

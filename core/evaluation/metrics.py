@@ -15,25 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.evaluation.protocols import EvalSet
-from core.models.base import Recommender, top_k
+from core.models.base import Recommender, mask_histories, top_k
 
 DEFAULT_KS: tuple[int, ...] = (5, 10, 20)
 NOT_RANKED = np.iinfo(np.int64).max // 2  # rank of a target the model can never recommend (NaN / -inf score)
-
-
-def _mask_histories(scores: np.ndarray, histories: Sequence[np.ndarray]) -> None:
-    """In place: every history item of row r -> -inf, the target included when it is a repeat purchase.
-
-    Masking uniformly is S3-Rec's full-sort rule and matches serving (bought items excluded). Keeping a repeat
-    target rankable while masking the rest of the history would leave it the one unmasked bought item: a leak
-    that flatters models scoring bought items high on repeat-heavy shops.
-    """
-    lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
-    if lengths.sum() == 0:
-        return
-    rows = np.repeat(np.arange(len(histories)), lengths)
-    cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories if len(h)])
-    scores[rows, cols] = -np.inf
 
 
 def ranks(scores: np.ndarray, histories: Sequence[np.ndarray], targets: np.ndarray) -> np.ndarray:
@@ -49,7 +34,7 @@ def ranks(scores: np.ndarray, histories: Sequence[np.ndarray], targets: np.ndarr
     if len(targets) and (targets.min() < 0 or targets.max() >= n_items):
         raise ValueError(f"ranks: a target item index is outside 0..{n_items - 1}")
     scores[np.isnan(scores)] = -np.inf
-    _mask_histories(scores, histories)
+    mask_histories(scores, histories)
     target_scores = scores[np.arange(len(targets)), targets][:, None]
     above = (scores > target_scores).sum(axis=1)
     tied = (scores == target_scores).sum(axis=1) - 1  # the target itself is not a tie

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.data import InteractionData
+from core.interactions import InteractionData
 
 
 @dataclass

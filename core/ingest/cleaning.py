@@ -1,5 +1,9 @@
-"""Row-level cleaning of one chunk: blank rows, oversize fields, formula cells, missing fields, duplicates, ids,
-numbers and the flags that keep cancellations and returns from ever counting as purchases.
+"""Row-level cleaning of one chunk: blank rows, oversize fields, missing fields, duplicates, ids, numbers (decimal
+commas, non-finite values, negative prices) and the flags that keep cancellations and returns from counting as
+purchases.
+
+Text is stored as given: a cell such as "- 100 transfer pipettes" or "=SUM(A1)" is data. Spreadsheet formula
+escaping happens only when writing CSV exports (core.export), never in the store.
 
 Each function takes the chunk (indexed by file line number) and the file's report, records what it did with
 example line numbers, and returns the rows that stay.
@@ -17,8 +21,17 @@ MAX_TEXT_CHARS = 10_000  # titles/descriptions/attributes longer than this are c
 MAX_ID_CHARS = 128  # the store's id columns
 TEXT_FIELDS = ("title", "description", "category", "brand", "region", "gender")
 ID_FIELDS = ("user_id", "item_id")
-_FORMULA = r"^[=+\-@\t\r]"
-_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+_NON_FINITE = r"[+-]?(nan|inf|infinity)"
+_SIGN = r"[+-]?"
+# Unambiguous evidence of a column's decimal mark (after currency symbols and units are taken off):
+# a comma/point followed by other than exactly three digits, both marks with one of them last, or repeated groups.
+_COMMA_DECIMAL = _SIGN + (r"(\d+,\d{1,2}|\d+,\d{4,}|,\d+|0,\d+|\d{4,},\d{3}"
+                          r"|\d{1,3}(\.\d{3}){2,}(,\d*)?|\d{1,3}(\.\d{3})+,\d*)")
+_POINT_DECIMAL = _SIGN + (r"(\d+\.\d{1,2}|\d+\.\d{4,}|\.\d+|0\.\d+|\d{4,}\.\d{3}"
+                          r"|\d{1,3}(,\d{3}){2,}(\.\d*)?|\d{1,3}(,\d{3})+\.\d*)")
+_ONE_GROUP_COMMA = _SIGN + r"\d{1,3},\d{3}"  # 1,234: a thousand (US) or one and a bit (European)?
+_ONE_GROUP_POINT = _SIGN + r"\d{1,3}\.\d{3}"  # 1.234: the same question the other way round
+_UNITS = r"^[^\d\-+.,]+|[^\d.,]+$"  # "£2.55", "3 pcs", "12,5 €"
 
 
 def drop_blank(chunk: pd.DataFrame, report: FileReport) -> pd.DataFrame:
@@ -67,40 +80,6 @@ def limit_sizes(df: pd.DataFrame, report: FileReport, source_cols: dict[str, str
     return df[~bad]
 
 
-def neutralise_formulas(df: pd.DataFrame, report: FileReport, source_cols: dict[str, str],
-                        skip: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Cells that a spreadsheet would run as a formula (=, +, -, @ first) get a leading apostrophe.
-
-    Ids that look like formulas cannot be real ids: those rows are dropped. Numbers such as -3 are left alone.
-    """
-    bad = pd.Series(False, index=df.index)
-    neutralised = pd.Series(False, index=df.index)
-    for col in df.columns:
-        if col in skip:
-            continue
-        s = df[col]
-        risky = s.str.match(_FORMULA).fillna(False).astype(bool)
-        if not risky.any():
-            continue
-        risky &= ~s.str.fullmatch(_NUMBER).fillna(False).astype(bool)
-        if not risky.any():
-            continue
-        name = source_cols.get(col, col)
-        if col in ID_FIELDS:
-            report.drop(f"formula_in_{col}",
-                        f"column {name!r}: the id looks like a spreadsheet formula (e.g. {s[risky].iloc[0][:40]!r})",
-                        df.index[risky])
-            bad |= risky
-        else:
-            df[col] = s.where(~risky, "'" + s)
-            neutralised |= risky
-            report.warn(f"column {name!r}: formula-like cells were neutralised (e.g. {s[risky].iloc[0][:40]!r})")
-    report.flag("formula_neutralised",
-                "a cell started with =, +, - or @ (a spreadsheet formula such as =cmd|' /C calc'!A0); "
-                "stored with a leading apostrophe so no spreadsheet runs it", df.index[neutralised & ~bad])
-    return df[~bad]
-
-
 def require(df: pd.DataFrame, fields: tuple[str, ...], report: FileReport, source_cols: dict[str, str]) -> pd.DataFrame:
     for f in fields:
         missing = df[f].isna()
@@ -135,19 +114,73 @@ class Deduplicator:
         return keep_index[~dup]
 
 
-def to_number(df: pd.DataFrame, col: str, report: FileReport, source_cols: dict[str, str]) -> None:
-    """Numeric column in place; text that is not a number becomes empty, with a warning (the row stays)."""
+def _example(values: pd.Series, mask: pd.Series) -> str:
+    return f"{values[mask].iloc[0][:40]!r} on line {values.index[mask][0]}"
+
+
+def decimal_mark(values: pd.Series, separator: str, column: str, known: str | None = None) -> str | None:
+    """The column's decimal mark, "," or "." (None: no value holds one), read from its values.
+
+    `known` is what earlier chunks of the file decided. Raises ValueError naming an example when the column mixes
+    both marks, or holds only values such as 1,234 / 1.234 that read either way (a thousand, or one point two).
+    """
+    core = values.dropna().str.replace(_UNITS, "", regex=True)
+    comma = core.str.fullmatch(_COMMA_DECIMAL).fillna(False).astype(bool)
+    point = core.str.fullmatch(_POINT_DECIMAL).fillna(False).astype(bool)
+    if (comma.any() or known == ",") and (point.any() or known == "."):
+        said = {",": "decimal commas", ".": "decimal points"}
+        if known:
+            other = point if known == "," else comma
+            raise ValueError(f"column {column!r} switches from {said[known]} earlier in the file to "
+                             f"{said['.' if known == ',' else ',']} ({_example(core, other)}); "
+                             "export it with one decimal mark")
+        raise ValueError(f"column {column!r} mixes decimal commas ({_example(core, comma)}) and decimal points "
+                         f"({_example(core, point)}); export it with one decimal mark")
+    if comma.any() or known == ",":
+        return ","
+    if point.any() or known == ".":
+        return "."
+    one_comma = core.str.fullmatch(_ONE_GROUP_COMMA).fillna(False).astype(bool)
+    one_point = core.str.fullmatch(_ONE_GROUP_POINT).fillna(False).astype(bool)
+    if one_comma.any() and separator != ",":  # in a comma file such a cell had to be quoted: US thousands
+        raise ValueError(f"column {column!r}: numbers such as {_example(core, one_comma)} could be thousands or "
+                         "decimals (1,234 = 1234 or 1.234?); export them without thousands separators")
+    if one_comma.any():
+        return "."
+    if one_point.any() and separator == ";":  # ; files come from decimal-comma locales, where 1.234 is 1234
+        raise ValueError(f"column {column!r}: numbers such as {_example(core, one_point)} in a semicolon-separated "
+                         "file could be thousands or decimals (1.234 = 1234 or 1.234?); export them without "
+                         "thousands separators")
+    return "." if one_point.any() else None
+
+
+def to_number(df: pd.DataFrame, col: str, report: FileReport, source_cols: dict[str, str], mark: str | None = None
+              ) -> pd.DataFrame:
+    """Numeric column (the returned frame); `mark` is the column's decimal mark from `decimal_mark`.
+
+    inf / -inf / NaN cells drop their row (named with the value); text that is not a number becomes empty, with a
+    warning (the row stays).
+    """
     if col not in df.columns:
-        return
+        return df
+    name = source_cols.get(col, col)
     raw = df[col]
-    num = pd.to_numeric(raw, errors="coerce")
+    non_finite = raw.str.fullmatch(_NON_FINITE, case=False).fillna(False).astype(bool)
+    if non_finite.any():
+        report.drop(f"non_finite_{col}", f"column {name!r}: {_example(raw, non_finite)} is not a finite number",
+                    df.index[non_finite])
+        df, raw = df[~non_finite], raw[~non_finite]
+    core = raw.str.replace(_UNITS, "", regex=True)
+    if mark == ",":
+        core = core.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        core = core.str.replace(",", "", regex=False)
+    num = pd.to_numeric(core, errors="coerce")
+    num = num.where(np.isfinite(num))  # 1e999 overflows to inf: not a number either
     bad = raw.notna() & num.isna()
-    if bad.any():  # second chance for "£2.55", "1,234.50", "3 pcs"
-        cleaned = raw[bad].str.replace(r"^[^\d\-+.]+|[^\d]+$|,", "", regex=True)
-        num = num.where(~bad, pd.to_numeric(cleaned, errors="coerce"))
-        bad = raw.notna() & num.isna()
     if bad.any():
         lines = ", ".join(map(str, df.index[bad][:5]))
-        report.warn(f"column {source_cols.get(col, col)!r}: {int(bad.sum())} value(s) such as "
+        report.warn(f"column {name!r}: {int(bad.sum())} value(s) such as "
                     f"{raw[bad].iloc[0][:40]!r} are not numbers and were left empty (lines {lines})")
     df[col] = num.astype("float64")
+    return df

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.ingest.report import IngestError
+from core.ingest.report import IngestError, OptionError
 from core.schema import ACTIONS, EVENTS, ITEMS, OTHER_ACTION, PURCHASE, USERS, TableSchema
 
 KINDS = ("events", "items", "users", "transactions")
@@ -106,7 +106,7 @@ class ColumnMapping:
         allowed = fields_for(self.kind)
         for f in self.columns:
             if f not in allowed:
-                raise IngestError(f"{f!r} is not a field of a {self.kind} file; fields: {', '.join(allowed)}")
+                raise OptionError(f"{f!r} is not a field of a {self.kind} file; fields: {', '.join(allowed)}")
 
     def with_overrides(self, overrides: dict[str, str]) -> ColumnMapping:
         """`overrides`: source column → field ('' or 'ignore' unmaps the column)."""
@@ -220,7 +220,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
     out = {}
     for pair in pairs:
         if "=" not in pair:
-            raise IngestError(f"--map expects COLUMN=FIELD, got {pair!r}")
+            raise OptionError(f"--map expects COLUMN=FIELD, got {pair!r}")
         col, target = pair.rsplit("=", 1)
         out[col.strip()] = target.strip()
     return out

@@ -18,17 +18,18 @@ from sqlalchemy.orm import Session
 
 from core.ingest import cleaning, timestamps
 from core.ingest.mapping import ActionTable, ColumnMapping, guess_mapping, map_actions
-from core.ingest.reader import FileFormat, Source, read_chunks, sniff
-from core.ingest.report import FileReport, IngestError, UploadRejected, ValidationReport
+from core.ingest.reader import FileFormat, Source, check_separator, read_chunks, sniff
+from core.ingest.report import FileReport, IngestError, OptionError, UploadRejected, ValidationReport
 from core.schema import FLAG_CANCELLATION, FLAG_NEGATIVE_QUANTITY, OTHER_ACTION, PURCHASE
-from db.models import Dataset
 from db.shop_write import ShopWriter, new_dataset
+from db.tables import Dataset
 
 # Profiles and catalogue first, so events in the same upload find their users and items.
 _ORDER = {"users": 0, "items": 1, "transactions": 2, "events": 3}
 SQLITE_CACHE_KB = 512 * 1024
 SQLITE_DEFAULT_CACHE_KB = 2000
 _USER_COLS = ("age", "gender", "region", "signup_date")
+FUTURE_MARGIN = pd.Timedelta(days=2)  # times after tomorrow (any time zone) are flagged as in the future
 _ITEM_COLS = ("title", "description", "category", "price", "brand", "listed_at")
 
 
@@ -39,13 +40,17 @@ class IngestOptions:
     chunk_rows: int = 100_000
     encoding: str | None = None  # None: sniff
     separator: str | None = None  # None: sniff
+    max_bytes: int | None = None  # decompressed bytes read per file; None: core.config.max_upload_bytes()
     progress: Callable[[str, int], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.unknown not in ("create", "drop"):
-            raise IngestError(f"unknown-id policy must be 'create' or 'drop', not {self.unknown!r}")
+            raise OptionError(f"unknown-id policy must be 'create' or 'drop', not {self.unknown!r}")
         if self.chunk_rows < 1:
-            raise IngestError("chunk_rows must be positive")
+            raise OptionError(f"chunk_rows must be positive, not {self.chunk_rows}")
+        if self.max_bytes is not None and self.max_bytes < 1:
+            raise OptionError(f"max_bytes must be positive, not {self.max_bytes}")
+        self.separator = check_separator(self.separator)
 
 
 @dataclass
@@ -71,7 +76,7 @@ def ingest(session: Session, uploads: list[Upload], options: IngestOptions | Non
     try:
         formats = []
         for up in uploads:  # check every file before writing anything
-            fmt = sniff(up.source, options.encoding, options.separator)
+            fmt = sniff(up.source, options.encoding, options.separator, options.max_bytes)
             mapping = up.mapping or guess_mapping(up.source.kind, fmt.header)
             if mapping.kind != up.source.kind:
                 raise IngestError(f"the mapping is for a {mapping.kind} file, the file is a {up.source.kind} file",
@@ -149,6 +154,8 @@ class _FileIngest:
             self.cols.update({f"attr:{c}": c for c in self.extra})
         self.dedupe = cleaning.Deduplicator()
         self.ts_formats: dict[str, timestamps.TimestampFormat] = {}
+        self.marks: dict[str, str] = {}  # field -> decimal mark ("," or ".") the file uses
+        self.future_after = pd.Timestamp.now(tz="UTC").tz_convert(None).normalize() + FUTURE_MARGIN
         self.actions = ActionTable({}, set(), set())
         self._profiles: dict[str, dict[str, tuple]] = {}
         kind = source.kind
@@ -161,7 +168,8 @@ class _FileIngest:
             self.report.warn(f"columns not used: {', '.join(self.extra)}")
         if kind == "events" and "action_type" not in self.cols and not self.mapping.all_purchases:
             self.report.warn("no action column is mapped: every row is counted as a purchase")
-        for chunk in read_chunks(self.source, self.fmt, self.options.chunk_rows):
+        for chunk in read_chunks(self.source, self.fmt, self.options.chunk_rows,
+                                 self.options.max_bytes):
             self.report.rows_read += len(chunk)
             df = self._clean(chunk)
             if len(df):
@@ -185,8 +193,6 @@ class _FileIngest:
         chunk = cleaning.drop_blank(chunk, report)
         df = cleaning.strip_cells(chunk[list(cols.values())].set_axis(list(cols.keys()), axis=1))
         df = cleaning.limit_sizes(df, report, cols)
-        numeric = ("quantity", "price", "age", "timestamp", "listed_at", "signup_date")
-        df = cleaning.neutralise_formulas(df, report, cols, skip=numeric)
         df = cleaning.require(df, self.required, report, cols)
         for f in ("user_id", "item_id"):
             if f in df.columns:
@@ -194,6 +200,8 @@ class _FileIngest:
         for f in ("timestamp", "listed_at", "signup_date"):
             if f in df.columns:
                 df = self._parse_time(df, f, required=f in self.required)
+                if f in df.columns:
+                    self._flag_future(df, f)
         keep = self.dedupe.drop(chunk, df.index, report)
         df = df.loc[keep]
         if self.source.kind in ("items", "users"):
@@ -204,13 +212,34 @@ class _FileIngest:
                             df.index[dup])
                 df = df[~dup]
         for f in ("quantity", "price", "age"):
-            cleaning.to_number(df, f, report, cols)
+            if f in df.columns:
+                df = cleaning.to_number(df, f, report, cols, self._decimal_mark(df, f))
+        if "price" in df.columns:
+            negative = df["price"] < 0
+            report.flag("negative_price", f"column {cols['price']!r}: a negative price (stored as given; a refund "
+                        "or a typo?)", df.index[negative])
         if "age" in df.columns:
             odd = df["age"].notna() & ((df["age"] < 0) | (df["age"] > 120))
             if odd.any():
                 report.warn(f"column {cols['age']!r}: {int(odd.sum())} age(s) outside 0-120 were left empty")
                 df.loc[odd, "age"] = float("nan")
         return df
+
+    def _decimal_mark(self, df: pd.DataFrame, f: str) -> str | None:
+        """The column's decimal mark, decided by the first chunk that shows one and held for the whole file."""
+        try:
+            mark = cleaning.decimal_mark(df[f], self.fmt.separator, self.cols[f], self.marks.get(f))
+        except ValueError as exc:
+            raise IngestError(str(exc), file=self.source.name, column=self.cols[f]) from exc
+        if mark is not None:
+            self.marks[f] = mark
+        return mark
+
+    def _flag_future(self, df: pd.DataFrame, f: str) -> None:
+        later = df[f] > self.future_after
+        self.report.flag(f"future_{f}", f"column {self.cols[f]!r}: a time after {self.future_after:%Y-%m-%d} (in the "
+                         "future when uploaded; stored as given: a wrong clock or a placeholder date?)",
+                         df.index[later.fillna(False).astype(bool)])
 
     def _parse_time(self, df: pd.DataFrame, f: str, required: bool) -> pd.DataFrame:
         col = self.cols[f]

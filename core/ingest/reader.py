@@ -12,8 +12,11 @@ import csv
 import gzip
 import io
 import itertools
+import os
+import stat
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +24,17 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from core.ingest.report import IngestError
+from core.ingest.report import IngestError, OptionError
 
 SAMPLE_BYTES = 1 << 20
 TAIL_BYTES = 1 << 16
 SEPARATORS = (",", ";", "\t", "|")
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "latin-1", "cp1252")
+SEPARATOR_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+MAX_RATIO = 200  # real CSV exports shrink 3-30x in gzip/zip; a file expanding more is a decompression bomb
+RATIO_PROBE_BYTES = 16 << 20  # the expansion is measured over this much decompressed output
+MAX_COLUMNS = 1000  # no shop export has more; a wider header is a wrong file (or an attack on the sniffer)
 csv.field_size_limit(2**31 - 1)  # giant cells are reported by cleaning with their line, not crash the sniffing
 
 # Signatures of files people upload by mistake instead of a CSV export.
@@ -55,11 +62,25 @@ class Source:
         if not self.name:
             self.name = self.data.name if isinstance(self.data, Path) else "upload.csv"
 
+    def check_regular(self) -> None:
+        """A named pipe, a device or a folder is refused before it is opened (opening a FIFO blocks forever)."""
+        if not isinstance(self.data, Path):
+            return
+        try:
+            mode = os.stat(self.data).st_mode
+        except FileNotFoundError:
+            raise IngestError("no such file", file=str(self.data)) from None
+        except OSError as exc:
+            raise IngestError(f"cannot read the file ({exc.strerror})", file=str(self.data)) from exc
+        if not stat.S_ISREG(mode):
+            what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
+                    else "a device or socket")
+            raise IngestError(f"this is {what}, not a regular file; upload a saved CSV file", file=str(self.data))
+
     def open_binary(self) -> BinaryIO:
         """The file's bytes, transparently un-gzipped (.gz) or taken from a one-file .zip."""
         if isinstance(self.data, Path):
-            if not self.data.exists():
-                raise IngestError("no such file", file=str(self.data))
+            self.check_regular()
             raw: BinaryIO = open(self.data, "rb")  # noqa: SIM115 - handed to the caller, who closes it
         else:
             raw = io.BytesIO(self.data)
@@ -98,7 +119,8 @@ def _read_sample(source: Source) -> bytes:
 
 
 def _line_of_offset(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
+    head = data[:offset]
+    return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
 
 
 def _check_binary(sample: bytes, name: str) -> None:
@@ -130,7 +152,7 @@ def sniff_encoding(sample: bytes, name: str, encoding: str | None = None) -> str
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            raise IngestError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}", file=name) from exc
+            raise OptionError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}", file=name) from exc
         err = _decodes(sample, encoding)
         if err is not None:
             raise IngestError(
@@ -169,8 +191,86 @@ def sniff_separator(text: str) -> str:
     return best
 
 
-def sniff(source: Source, encoding: str | None = None, separator: str | None = None) -> FileFormat:
-    """Check the file is non-empty CSV text and find its encoding, separator and header."""
+def check_separator(separator: str | None) -> str | None:
+    """A forced separator as one character ('tab', '\\t' and the names are accepted); OptionError otherwise."""
+    if separator is None or separator == "":
+        return None
+    sep = SEPARATOR_ALIASES.get(separator.lower(), separator)
+    if len(sep) != 1:
+        raise OptionError(f"the separator must be one character (such as , ; | or tab), not {separator!r}")
+    if sep in ('"', "\n", "\r") or sep.isalnum():
+        raise OptionError(f"{separator!r} cannot be a separator; use , ; | or tab")
+    return sep
+
+
+def _too_large(name: str, max_bytes: int) -> IngestError:
+    return IngestError(
+        f"the file is larger than the upload limit of {_size(max_bytes)} once decompressed (a .gz/.zip that "
+        "expands this far is not a shop export); split it, or raise RECOLM_MAX_UPLOAD_BYTES", file=name)
+
+
+def check_size(source: Source, max_bytes: int | None = None) -> None:
+    """Refuse, before reading it, a file over `max_bytes` (decompressed) or a .gz/.zip that expands over MAX_RATIO.
+
+    Plain files and zip members declare their size; a gzip declares it modulo 4 GB (a lower bound) and its expansion
+    is measured over the first RATIO_PROBE_BYTES of output, so a bomb is refused in well under a second.
+    read_chunks still counts every byte, for what cannot be told in advance.
+    """
+    if max_bytes is None:
+        from core.config import max_upload_bytes
+
+        max_bytes = max_upload_bytes()
+    if isinstance(source.data, Path):
+        source.check_regular()
+        raw: BinaryIO = open(source.data, "rb")  # noqa: SIM115 - closed below
+    else:
+        raw = io.BytesIO(source.data)
+    with raw:
+        total = raw.seek(0, io.SEEK_END)
+        raw.seek(0)
+        head = raw.read(4)
+        raw.seek(0)
+        if head[:2] == b"\x1f\x8b":
+            if total >= 4:
+                raw.seek(total - 4)
+                if int.from_bytes(raw.read(4), "little") > max_bytes:
+                    raise _too_large(source.name, max_bytes)
+                raw.seek(0)
+            out, fed, d = 0, 0, zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                while out < RATIO_PROBE_BYTES and not d.eof:
+                    piece = raw.read(16 << 10)
+                    if not piece:
+                        break
+                    fed += len(piece)
+                    out += len(d.decompress(piece))
+            except zlib.error:
+                return  # a damaged gzip: reading it says so in its own words
+            if out >= RATIO_PROBE_BYTES and out > MAX_RATIO * fed:
+                raise IngestError(
+                    f"the .gz expands more than {MAX_RATIO}x ({_size(fed)} became {_size(out)} and it goes on): "
+                    "that is a decompression bomb, not a CSV export; upload the plain CSV", file=source.name)
+        elif head == b"PK\x03\x04" and source.name.lower().endswith(".zip"):
+            try:
+                infos = [i for i in zipfile.ZipFile(raw).infolist() if not i.is_dir()]
+            except zipfile.BadZipFile:
+                return
+            for info in infos:
+                if info.file_size > max_bytes:
+                    raise _too_large(source.name, max_bytes)
+                if info.file_size >= RATIO_PROBE_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                    raise IngestError(
+                        f"the .zip member {info.filename!r} expands more than {MAX_RATIO}x ({_size(info.compress_size)}"
+                        f" to {_size(info.file_size)}): a decompression bomb, not a CSV export", file=source.name)
+        elif total > max_bytes:
+            raise _too_large(source.name, max_bytes)
+
+
+def sniff(source: Source, encoding: str | None = None, separator: str | None = None,
+          max_bytes: int | None = None) -> FileFormat:
+    """Check the file is non-empty CSV text of a sane size and find its encoding, separator and header."""
+    separator = check_separator(separator)
+    check_size(source, max_bytes)
     sample = _read_sample(source)
     if not sample.strip():
         raise IngestError("the file is empty" if not sample else "the file holds only blank lines", file=source.name)
@@ -179,8 +279,16 @@ def sniff(source: Source, encoding: str | None = None, separator: str | None = N
     text = codecs.getincrementaldecoder(enc)().decode(sample, final=False)
     text = text.lstrip("\ufeff")
     sep = separator or sniff_separator(text)
-    first = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    first_line = text.splitlines()[0] if text else ""
+    if first_line.count(sep) + 1 > MAX_COLUMNS:
+        raise IngestError(f"the header has {first_line.count(sep) + 1:,} columns (the limit is {MAX_COLUMNS:,}); "
+                          "this is not a shop export, or the separator is wrong", file=source.name, line=1)
+    # newline=None: bare \r line ends (old Mac / some Excel exports) read like \n ones.
+    first = next(csv.reader(io.StringIO(text, newline=None), delimiter=sep), [])
     header = [h.strip() for h in first]
+    if len(header) > MAX_COLUMNS:
+        raise IngestError(f"the header has {len(header):,} columns (the limit is {MAX_COLUMNS:,}); "
+                          "this is not a shop export, or the separator is wrong", file=source.name, line=1)
     if not any(header):
         raise IngestError("the first line (the header) is empty; the first line must name the columns",
                           file=source.name, line=1)
@@ -197,7 +305,7 @@ def sniff(source: Source, encoding: str | None = None, separator: str | None = N
 
 def _check_field_counts(text: str, sep: str, n_cols: int, name: str) -> None:
     """Rows with more fields than the header mean a wrong separator or broken quoting; say where."""
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=sep)
     next(reader, None)
     for row in itertools.islice(reader, 2000):
         if len(row) > n_cols:
@@ -210,10 +318,11 @@ def _check_field_counts(text: str, sep: str, n_cols: int, name: str) -> None:
 class _Tail(io.RawIOBase):
     """Passes bytes through and remembers the last few KB, to check the file's last line afterwards."""
 
-    def __init__(self, inner: BinaryIO):
+    def __init__(self, inner: BinaryIO, max_bytes: int | None = None, name: str = ""):
         self.inner = inner
         self.tail = b""
         self.bytes_read = 0
+        self.max_bytes, self.name = max_bytes, name
 
     def readable(self) -> bool:
         return True
@@ -223,6 +332,8 @@ class _Tail(io.RawIOBase):
         n = len(data)
         buffer[:n] = data
         self.bytes_read += n
+        if self.max_bytes is not None and self.bytes_read > self.max_bytes:
+            raise _too_large(self.name, self.max_bytes)
         self.tail = (self.tail + data)[-TAIL_BYTES:]
         return n
 
@@ -243,9 +354,24 @@ def _find_bad_line(source: Source, encoding: str) -> tuple[int, int]:
     return 0, 0
 
 
-def read_chunks(source: Source, fmt: FileFormat, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
-    """The file as text DataFrames of `chunk_rows` rows, indexed by file line number; checks the last line."""
-    handle = _Tail(source.open_binary())
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} bytes"
+
+
+def read_chunks(source: Source, fmt: FileFormat, chunk_rows: int = 100_000,
+                max_bytes: int | None = None) -> Iterator[pd.DataFrame]:
+    """The file as text DataFrames of `chunk_rows` rows, indexed by file line number; checks the last line.
+
+    `max_bytes` caps the decompressed bytes read (default: core.config.max_upload_bytes()).
+    """
+    if max_bytes is None:
+        from core.config import max_upload_bytes
+
+        max_bytes = max_upload_bytes()
+    handle = _Tail(source.open_binary(), max_bytes, source.name)
     n_cols = len(fmt.header)
     last_line = 1
     try:
@@ -269,6 +395,11 @@ def read_chunks(source: Source, fmt: FileFormat, chunk_rows: int = 100_000) -> I
         raise IngestError(
             f"line {line} is not valid {fmt.encoding} (byte 0x{byte:02X}): the file mixes encodings; save it "
             "as UTF-8 CSV and upload again", file=source.name, line=line or None) from exc
+    except IngestError:
+        raise
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:  # gzip.BadGzipFile is an OSError
+        raise IngestError(f"cannot read the file to its end ({exc}); the .gz/.zip is damaged, export it again",
+                          file=source.name) from exc
     except pd.errors.ParserError as exc:
         text = str(exc)
         if "EOF inside string" in text or "EOF following" in text:
@@ -288,7 +419,7 @@ def _check_last_line(tail: bytes, fmt: FileFormat, name: str, last_line: int) ->
     """A file that stops mid-line (no line end, too few fields) was cut off in transfer or export."""
     if not tail or tail.endswith((b"\n", b"\r")):
         return
-    text = tail.decode(fmt.encoding, errors="replace").splitlines()[-1]
+    text = tail.decode(fmt.encoding, errors="replace").splitlines()[-1]  # splitlines knows bare \r too
     fields = next(csv.reader([text], delimiter=fmt.separator), [])
     if len(fields) < len(fmt.header):
         raise IngestError(

@@ -24,6 +24,10 @@ class IngestError(Exception):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class OptionError(IngestError):
+    """A bad option (separator, encoding, policy, chunk size, mapping override): the CLI exits 2 on it."""
+
+
 @dataclass
 class RowIssue:
     """Rows that share one reason (dropped or flagged): how many, a few example line numbers, what to do."""

@@ -52,6 +52,12 @@ def parse(values: pd.Series, fmt: str) -> pd.Series:
     return ts.where(_plausible(ts))
 
 
+def check_format(fmt: str) -> None:
+    """ValueError when `fmt` is not a usable timestamp format (e.g. an unknown strftime code such as %Q)."""
+    if fmt not in (ISO, UNIX_SECONDS, UNIX_MILLIS):
+        parse(pd.Series(["2024-01-01 00:00:00"]), fmt)
+
+
 def detect(sample: pd.Series, fmt: str | None = None) -> TimestampFormat | None:
     """The format that parses most of the sample's non-empty values (None when nothing fits half of them)."""
     values = sample.dropna().astype("str").str.strip()

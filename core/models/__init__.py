@@ -6,7 +6,7 @@ import importlib
 import json
 from pathlib import Path
 
-from core.models.base import Recommender, top_k
+from core.models.base import Param, Recommender, top_k
 
 # kind -> "module:Class". Baselines first, then the fine-tuned language model.
 MODEL_KINDS: dict[str, str] = {
@@ -16,6 +16,8 @@ MODEL_KINDS: dict[str, str] = {
     "ease": "core.models.ease:EASE",
     "lm": "core.models.lm:TransformerLM",
 }
+#: what the Training form and the `train` CLI offer first
+DEFAULT_KIND = "lm"
 
 
 def model_class(kind: str) -> type[Recommender]:
@@ -35,4 +37,4 @@ def load_model(path: str | Path) -> Recommender:
     return model_class(kind).load(path)
 
 
-__all__ = ["MODEL_KINDS", "Recommender", "load_model", "make_model", "model_class", "top_k"]
+__all__ = ["DEFAULT_KIND", "MODEL_KINDS", "Param", "Recommender", "load_model", "make_model", "model_class", "top_k"]

@@ -10,14 +10,44 @@ from __future__ import annotations
 
 import inspect
 import json
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.data import InteractionData
+from core.interactions import InteractionData
+
+#: fit's progress callback: gets {"step", "epoch", "loss", "val_ndcg10", "eta_s", ...}; True stops early.
+ProgressCallback = Callable[[dict[str, Any]], bool | None]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tunable parameter, as the Training form and the `train` CLI both show it.
+
+    The default is read from the class's `__init__` (`Recommender.param_schema()`), so it is written once.
+    group: "training" | "architecture" (hidden when fine-tuning a checkpoint, which brings its own) | "advanced"
+    (CLI only). low/high/step/fmt bound and format the form's number input.
+    """
+
+    name: str
+    type: type
+    label: str
+    help: str
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    fmt: str | None = None
+    group: str = "training"
+    default: Any = None
+
+    @property
+    def in_form(self) -> bool:
+        return self.group != "advanced"
 
 
 class Recommender(ABC):
@@ -25,15 +55,58 @@ class Recommender(ABC):
 
     #: registry key in core.models.MODEL_KINDS
     kind: str = "base"
+    #: what the Training page calls this kind
+    label: str = ""
+    #: the parameters the Training form and the CLI offer (defaults come from __init__)
+    param_specs: tuple[Param, ...] = ()
+    # ---- capabilities: callers ask these instead of testing for a model kind ----
+    #: fit early-stops on `valid`; otherwise it ignores it and is refitted on all data after evaluation
+    uses_validation: bool = False
+    #: can continue from another saved model of its kind (`warm_start` parameter)
+    supports_warm_start: bool = False
+    #: can fine-tune a local Hugging Face checkpoint (`base_checkpoint` parameter)
+    supports_base_checkpoint: bool = False
+    #: fitting takes minutes: pages warn before refitting it
+    is_slow: bool = False
 
     # ---- contract -------------------------------------------------------------------------
-    @abstractmethod
-    def fit(self, data: InteractionData) -> Recommender:
-        """Learn from `data.sequences` (and any side information the model uses)."""
+    def fit(
+        self, data: InteractionData, valid: Any = None, callback: ProgressCallback | None = None
+    ) -> Recommender:
+        """Learn from `data.sequences` (and any side information the model uses).
+
+        Models without `uses_validation` ignore `valid` and report one progress step; `fit_info_` says how the
+        fit went (seconds; best_epoch for models that early-stop).
+        """
+        if callback is not None:
+            callback({"step": 0, "epoch": 0.0, "loss": None, "val_ndcg10": None, "eta_s": None})
+        t0 = time.perf_counter()
+        self._fit(data)
+        self.fit_info_: dict[str, Any] = {"seconds": time.perf_counter() - t0}
+        return self
+
+    def _fit(self, data: InteractionData) -> Any:
+        """One-pass models learn here; models with their own training loop override `fit` instead."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit or fit")
 
     @abstractmethod
     def score(self, histories: Sequence[np.ndarray], users: np.ndarray | None = None) -> np.ndarray:
         """Scores of every item for each history. `users`: user indices (-1 = unknown) for profile-aware models."""
+
+    def can_score_new_items(self, texts: Sequence[str]) -> bool:
+        """Whether `score_new_items` can rank items this model never saw from their text alone: a class that
+        implements it can, given some text (a model may refuse further, e.g. an LM trained without text)."""
+        return type(self).score_new_items is not Recommender.score_new_items and any(texts)
+
+    def score_new_items(self, histories: Sequence[np.ndarray], texts: list[str]) -> np.ndarray:
+        """(n_histories, len(texts)) scores of new, text-only items, comparable with `score`'s columns."""
+        raise NotImplementedError(f"{type(self).__name__} cannot score items it was not trained on")
+
+    @classmethod
+    def param_schema(cls) -> list[Param]:
+        """`param_specs` with each default filled in from `__init__`."""
+        defaults = {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items()}
+        return [replace(p, default=defaults[p.name]) for p in cls.param_specs]
 
     # ---- shared behaviour -----------------------------------------------------------------
     def recommend(
@@ -82,6 +155,22 @@ class Recommender(ABC):
         return model
 
 
+def mask_histories(scores: np.ndarray, histories: Sequence[np.ndarray]) -> None:
+    """In place: every history item of row r -> -inf (bought items are never recommended again).
+
+    The one masking rule for ranking, evaluation, the batch export and coupon targeting. Evaluation masks the
+    target too when it is a repeat purchase: S3-Rec's full-sort rule, and what serving does; keeping a repeat
+    target rankable while masking the rest of the history would leave it the one unmasked bought item, a leak
+    that flatters models scoring bought items high on repeat-heavy shops.
+    """
+    lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
+    if lengths.sum() == 0:
+        return
+    rows = np.repeat(np.arange(len(histories)), lengths)
+    cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories if len(h)])
+    scores[rows, cols] = -np.inf
+
+
 def top_k(
     scores: np.ndarray,
     histories: Sequence[np.ndarray] | None,
@@ -91,9 +180,7 @@ def top_k(
     """Row-wise top-k with seen items (and disallowed items) masked to -inf. Ties break by lower index."""
     scores = np.asarray(scores, dtype=np.float32)
     if histories is not None:
-        for row, hist in enumerate(histories):
-            if len(hist):
-                scores[row, np.asarray(hist, dtype=np.int64)] = -np.inf
+        mask_histories(scores, histories)
     if allowed is not None:
         scores[:, ~np.asarray(allowed, dtype=bool)] = -np.inf
     n_items = scores.shape[1]

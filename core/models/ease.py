@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.config import n_threads
-from core.data import InteractionData
-from core.models._sparse_history import history_matrix
+from core.interactions import InteractionData, history_matrix
 from core.models.base import Recommender
 
 
@@ -20,12 +19,13 @@ class EASE(Recommender):
     """
 
     kind = "ease"
+    label = "EASE (linear item-item)"
 
     def __init__(self, lam: float = 500.0, max_items: int = 25000):
         self.lam = lam
         self.max_items = max_items
 
-    def fit(self, data: InteractionData) -> EASE:
+    def _fit(self, data: InteractionData) -> EASE:
         import torch
 
         if self.lam <= 0:

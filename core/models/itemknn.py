@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from core.data import InteractionData
-from core.models._sparse_history import history_matrix
+from core.interactions import InteractionData, history_matrix
 from core.models.base import Recommender
 
 
@@ -19,12 +18,13 @@ class ItemKNN(Recommender):
     """
 
     kind = "itemknn"
+    label = "Item-to-item similarity (ItemKNN)"
 
     def __init__(self, neighbors: int = 100, shrink: float = 0.0):
         self.neighbors = neighbors
         self.shrink = shrink
 
-    def fit(self, data: InteractionData) -> ItemKNN:
+    def _fit(self, data: InteractionData) -> ItemKNN:
         if int(self.neighbors) < 1:
             raise ValueError(f"ItemKNN: neighbors must be >= 1, got {self.neighbors}")
         if self.shrink < 0:

@@ -12,87 +12,72 @@ back from the most recent purchase, in training and in scoring alike.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.config import n_threads
-from core.data import InteractionData
-from core.models.base import Recommender
-
-ProgressCallback = Callable[[dict[str, Any]], bool | None]
-
-
-@dataclass
-class ValidSet:
-    """Held-out next items for early stopping: histories[j] (item indices, oldest first) -> targets[j]."""
-
-    histories: list[np.ndarray]
-    targets: np.ndarray
-    users: np.ndarray | None = None  # row -> user index of the training data, when known
-
-
-class TrainingStopped(Exception):
-    """Raised inside fit when the callback asks to abort without a model (cancellation)."""
-
-
-def _torch():
-    import torch
-
-    return torch
-
-
-def _as_valid(valid: Any) -> ValidSet | None:
-    """Accept our ValidSet or the evaluation protocol's EvalSet (anything with histories + targets)."""
-    if valid is None:
-        return None
-    hist = [np.asarray(h, dtype=np.int64) for h in valid.histories]
-    users = getattr(valid, "users", None)
-    return ValidSet(hist, np.asarray(valid.targets, dtype=np.int64), None if users is None else np.asarray(users))
-
-
-def _rows(valid: ValidSet, rows: np.ndarray) -> ValidSet:
-    users = None if valid.users is None else valid.users[rows]
-    return ValidSet([valid.histories[j] for j in rows], valid.targets[rows], users)
-
-
-def split_last_item(data: InteractionData) -> tuple[InteractionData, ValidSet]:
-    """Hold out each user's last purchase (users with at least 3) as the early-stopping validation set."""
-    train_seqs, hist, targets, users = [], [], [], []
-    for u, seq in enumerate(data.sequences):
-        seq = np.asarray(seq, dtype=np.int64)
-        if len(seq) >= 3:
-            train_seqs.append(seq[:-1])
-            hist.append(seq[:-1])
-            targets.append(int(seq[-1]))
-            users.append(u)
-        else:
-            train_seqs.append(seq)
-    return data.with_sequences(train_seqs), ValidSet(hist, np.asarray(targets, dtype=np.int64), np.asarray(users))
-
-
-def with_valid_targets(sequences: Sequence[np.ndarray], valid: ValidSet) -> list[np.ndarray]:
-    """Training sequences with each validation purchase appended (what the refit epochs learn from)."""
-    seqs = [np.asarray(s, dtype=np.int64) for s in sequences]
-    extended = [np.append(h, t).astype(np.int64) for h, t in zip(valid.histories, valid.targets)]
-    if valid.users is None:
-        return seqs + extended
-    for u, ext in zip(valid.users, extended):
-        seqs[int(u)] = ext
-    return seqs
+from core.interactions import InteractionData
+from core.models.base import Param, ProgressCallback, Recommender
+from core.models.lm_network import (
+    backbone_from_config,
+    checkpoint_backbone,
+    embedding_param_name,
+    gpt2_backbone,
+    item_lm,
+    left_padded,
+    torch_module,
+)
+from core.models.lm_trainer import (  # noqa: F401  ValidSet, TrainingStopped, split_last_item: the LM's public API
+    LMTrainer,
+    TrainingStopped,
+    ValidSet,
+    prepare_fit_data,
+    split_last_item,
+    with_valid_targets,
+)
 
 
 class TransformerLM(Recommender):
     """Causal transformer LM over item tokens (GPT-2 from scratch, or a local HF checkpoint fine-tuned)."""
 
     kind = "lm"
+    label = "Transformer language model (recommended)"
+    uses_validation = True
+    supports_warm_start = True
+    supports_base_checkpoint = True
+    is_slow = True
+    param_specs = (
+        Param("epochs", int, "Max epochs", "Passes over the data; early stopping usually ends sooner.", 1, 1000),
+        Param("max_minutes", float, "Time budget (min)",
+              "Wall-time budget, final refit included; training keeps its best epoch.", 0.5, 600.0, 0.5),
+        Param("patience", int, "Patience (epochs)",
+              "Stop after this many epochs without a better validation NDCG@10.", 1, 100),
+        Param("lr", float, "Learning rate", "Adam step size; halved after each 3 epochs without progress.",
+              1e-5, 1e-1, fmt="%.5f"),
+        Param("n_layer", int, "Layers", "Transformer blocks.", 1, 12, group="architecture"),
+        Param("n_embd", int, "Width", "Size of each item's vector and of the hidden state.", 8, 1024, 8,
+              group="architecture"),
+        Param("n_head", int, "Heads", "Attention heads; must divide the width.", 1, 16, group="architecture"),
+        Param("dropout", float, "Dropout", "Against over-fitting; high values suit sparse shops.", 0.0, 0.9, 0.05),
+        Param("weight_decay", float, "Weight decay (L2)", "Penalty on large weights.", 0.0, 1.0, 0.001, "%.4f"),
+        Param("batch_size", int, "Batch size", "Customers per training step.", 8, 4096, 8),
+        Param("max_len", int, "History length", "How many most recent purchases the model reads.", 2, 512),
+        Param("text_init", bool, "Text initialisation",
+              "Start each item's vector from its title, description and category."),
+        Param("lr_decay", float, "Learning-rate decay", "learning-rate factor after each plateau (1 = constant)",
+              group="advanced"),
+        Param("decay_patience", int, "Decay patience",
+              "epochs without validation gain before the learning rate is cut", group="advanced"),
+        Param("refit_epochs", int, "Refit epochs", "final epochs that also learn the validation purchases",
+              group="advanced"),
+        Param("refit_lr", float, "Refit learning rate", "learning rate of those final epochs", group="advanced"),
+        Param("seed", int, "Seed", "random seed", group="advanced"),
+    )
 
     def __init__(
         self,
@@ -170,44 +155,10 @@ class TransformerLM(Recommender):
 
     def _new_backbone(self, n_items: int):
         """(backbone, offset): item i is token offset+i; then pad, then BOS."""
-        torch = _torch()
         if self.base_checkpoint:
-            from transformers import AutoConfig, AutoModel
-
-            path = Path(self.base_checkpoint)
-            if not (path / "config.json").exists():
-                raise FileNotFoundError(
-                    f"base_checkpoint {str(path)!r} is not a Hugging Face model folder (no config.json there)"
-                )
-            config = _fused_gelu(AutoConfig.from_pretrained(str(path), local_files_only=True))
-            backbone = AutoModel.from_pretrained(str(path), config=config, local_files_only=True)
-            offset = backbone.get_input_embeddings().weight.shape[0]
-            backbone.resize_token_embeddings(offset + n_items + 2, mean_resizing=False)
-            emb = backbone.get_input_embeddings().weight
-            with torch.no_grad():
-                std = float(emb[:offset].std()) if offset > 1 else 0.02
-                emb[offset:].normal_(0.0, std)
-            _set_dropout(backbone, self.dropout)
-            return backbone, offset
-        from transformers import GPT2Config, GPT2Model
-
-        cfg = GPT2Config(
-            vocab_size=n_items + 2,
-            n_positions=self.max_len,
-            n_embd=self.n_embd,
-            n_layer=self.n_layer,
-            n_head=self.n_head,
-            n_inner=self.n_inner,
-            activation_function="gelu_pytorch_tanh",  # see _fused_gelu
-            resid_pdrop=self.dropout,
-            embd_pdrop=self.dropout,
-            attn_pdrop=self.dropout,
-            bos_token_id=n_items + 1,
-            eos_token_id=n_items + 1,
-            pad_token_id=n_items,
-        )
-        cfg._attn_implementation = "sdpa"
-        return GPT2Model(cfg), 0
+            return checkpoint_backbone(self.base_checkpoint, n_items, self.dropout)
+        return gpt2_backbone(n_items, self.max_len, self.n_embd, self.n_layer, self.n_head, self.n_inner,
+                             self.dropout)
 
     def _input_scale(self) -> float:
         """SASRec-style sqrt(width) scaling of item embeddings at the input (from-scratch models only)."""
@@ -224,7 +175,7 @@ class TransformerLM(Recommender):
 
     def _init_from_text(self, text: np.ndarray, emb_weight, offset: int) -> None:
         """Item token rows <- text vectors projected (PCA) to the model width, scaled like the random init."""
-        torch = _torch()
+        torch = torch_module()
         has = np.abs(text).sum(axis=1) > 0
         if has.sum() < 2:
             return
@@ -244,14 +195,14 @@ class TransformerLM(Recommender):
 
     def _warm_start_from(self, data: InteractionData, text: np.ndarray | None) -> None:
         """Copy a previous LM's weights; items matched by key, new items keep their (text) init."""
-        torch = _torch()
+        torch = torch_module()
         old = TransformerLM.load(self.warm_start)
         old_net = old.net_
         if old.offset_ != self.offset_ or type(old_net.backbone) is not type(self.net_.backbone):
             raise ValueError(f"warm_start {self.warm_start!r} has another architecture than this model")
         old_sd = old_net.backbone.state_dict()
         new_sd = self.net_.backbone.state_dict()
-        emb_name = _embedding_param_name(self.net_.backbone)
+        emb_name = embedding_param_name(self.net_.backbone)
         for name, val in old_sd.items():
             if name != emb_name and name in new_sd and new_sd[name].shape == val.shape:
                 new_sd[name] = val
@@ -288,140 +239,40 @@ class TransformerLM(Recommender):
 
         `valid`: an EvalSet-like object (histories, targets); when None, each user's last purchase is held
         out. `callback(progress)` is called every few steps; returning True stops training early (the best
-        weights so far are kept); raising TrainingStopped aborts.
+        weights so far are kept); raising TrainingStopped aborts. The loop itself is `LMTrainer`'s.
         """
-        torch = _torch()
+        torch = torch_module()
         self._validate_params()
         torch.set_num_threads(n_threads())
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         if data.n_items == 0:
             raise ValueError("TransformerLM.fit: the data has no items")
-        valid_set = _as_valid(valid)
-        train = data
-        if valid_set is None:
-            train, valid_set = split_last_item(data)
-        full_valid, train_sequences = valid_set, train.sequences
-        if len(valid_set.targets) > self.valid_users:
-            pick = np.sort(rng.choice(len(valid_set.targets), self.valid_users, replace=False))
-            rest = np.setdiff1d(np.arange(len(valid_set.targets)), pick)
-            # Early stopping needs only `valid_users` users; the others' held-out purchases are the freshest
-            # data, so they are learnt from the first epoch (the refit epochs add the rest).
-            train = train.with_sequences(with_valid_targets(train.sequences, _rows(valid_set, rest)))
-            valid_set = _rows(valid_set, pick)
+        fit_data = prepare_fit_data(data, valid, self.valid_users, rng)
+        text = self._build_network(data)
+        trainer = LMTrainer(self, callback, rng)
+        self.history_: list[dict[str, Any]] = trainer.history
+        trainer.run(fit_data)
+        self.net_.eval()
+        self.best_epoch_ = trainer.best_epoch
+        self.best_val_ndcg_ = trainer.best_ndcg
+        self.train_seconds_ = trainer.elapsed()
+        self._fit_text_map(text)
+        self.fit_info_ = {"seconds": self.train_seconds_, "best_epoch": int(trainer.best_epoch)}
+        return self
 
+    def _build_network(self, data: InteractionData) -> np.ndarray | None:
+        """A fresh network for `data`'s items (text-initialised, warm-started if asked); returns the text vectors."""
         self.item_keys_ = np.asarray(data.item_keys).astype(str)
         backbone, offset = self._new_backbone(data.n_items)
         self.offset_ = offset
-        self.net_ = _ItemLM(backbone, offset, data.n_items, self._input_scale()).to(self.device)
+        self.net_ = item_lm(backbone, offset, data.n_items, self._input_scale()).to(self.device)
         text = self._text_vectors(data)
         if text is not None:
             self._init_from_text(text, self.net_.embedding.weight, offset)
         if self.warm_start:
             self._warm_start_from(data, text)
-
-        inputs, targets = self._training_rows(train.sequences)
-        if len(inputs) == 0:
-            raise ValueError("TransformerLM.fit: no user has a purchase to learn from")
-        opt = _optimizer(self.net_, self.lr, self.weight_decay)
-        lengths = np.fromiter((len(x) for x in inputs), dtype=np.int64, count=len(inputs))
-        n_batches = math.ceil(len(inputs) / self.batch_size)
-        refit = bool(self.refit_epochs and len(full_valid.targets))
-        if refit:
-            ext_in, ext_tgt = self._training_rows(with_valid_targets(train_sequences, full_valid))
-            ext_len = np.fromiter((len(x) for x in ext_in), dtype=np.int64, count=len(ext_in))
-        # max_minutes covers the refit epochs too: the main loop leaves them the time they will take.
-        budget = self.max_minutes * 60.0
-        refit_share = self.refit_epochs * (ext_len.sum() / max(lengths.sum(), 1)) if refit else 0.0
-        reserve, train_seconds = 0.0, 0.0
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        best_ndcg, best_state, best_epoch, bad_epochs, step = -1.0, None, 0, 0, 0
-        self.history_: list[dict[str, Any]] = []
-        stop = cancelled = False
-        for epoch in range(1, self.epochs + 1):
-            self.net_.train()
-            batches = _length_buckets(lengths, self.batch_size, rng)
-            losses = []
-            t_epoch = time.perf_counter()
-            for b, rows in enumerate(batches):
-                loss = self._train_step(opt, [inputs[r] for r in rows], [targets[r] for r in rows])
-                losses.append(loss)
-                step += 1
-                elapsed = time.perf_counter() - t0
-                if callback is not None and (b % 10 == 0 or b == n_batches - 1):
-                    done = (epoch - 1) + (b + 1) / n_batches
-                    if callback(self._progress(step, done, loss, None, elapsed, n_batches)):
-                        stop = cancelled = True
-                        break
-                if elapsed > budget - reserve:
-                    stop = True
-                    break
-            train_seconds += time.perf_counter() - t_epoch
-            reserve = 1.1 * refit_share * train_seconds / epoch
-            ndcg = self._valid_ndcg(valid_set)
-            elapsed = time.perf_counter() - t0
-            mean_loss = float(np.mean(losses)) if losses else float("nan")
-            lr_now = opt.param_groups[0]["lr"]
-            self.history_.append(
-                {"epoch": epoch, "loss": mean_loss, "val_ndcg10": ndcg, "lr": lr_now, "seconds": round(elapsed, 2),
-                 "cpu_seconds": round(time.process_time() - cpu0, 2)}
-            )
-            # A tie keeps the later (longer trained) weights but does not reset the patience.
-            if ndcg >= best_ndcg:
-                bad_epochs = 0 if ndcg > best_ndcg else bad_epochs + 1
-                best_ndcg, best_epoch = ndcg, epoch
-                best_state = copy.deepcopy(self.net_.state_dict())
-            else:
-                bad_epochs += 1
-            if bad_epochs and bad_epochs % self.decay_patience == 0:
-                # A plateau at this step size: smaller steps settle further
-                # (Beauty best validation NDCG@10 .0614 -> .0623).
-                for group in opt.param_groups:
-                    group["lr"] *= self.lr_decay
-            if callback is not None and callback(self._progress(step, float(epoch), mean_loss, ndcg, elapsed, n_batches)):
-                stop = cancelled = True
-            if stop or bad_epochs >= self.patience or elapsed > budget - reserve:
-                break
-        if best_state is not None:
-            self.net_.load_state_dict(best_state)
-        if refit and not cancelled:
-            # The validation purchases are the freshest data: learn them too, with a fresh optimizer. Beauty test
-            # NDCG@10 after 4 such epochs from one best state: at the decayed rate .0592, at 3e-3 .0600, 1e-3 .0608.
-            opt = _optimizer(self.net_, self.refit_lr, self.weight_decay)
-            for extra in range(self.refit_epochs):
-                self.net_.train()
-                for b, rows in enumerate(_length_buckets(ext_len, self.batch_size, rng)):
-                    loss = self._train_step(opt, [ext_in[r] for r in rows], [ext_tgt[r] for r in rows])
-                    step += 1
-                    elapsed = time.perf_counter() - t0
-                    if callback is not None and b % 10 == 0:
-                        if callback(self._progress(step, best_epoch + extra + 1, loss, None, elapsed, n_batches)):
-                            cancelled = True
-                    if cancelled or elapsed > budget:
-                        break
-                if cancelled or elapsed > budget:
-                    break
-        self.net_.eval()
-        self.best_epoch_ = best_epoch
-        self.best_val_ndcg_ = best_ndcg
-        self.train_seconds_ = time.perf_counter() - t0
-        self._fit_text_map(text)
-        return self
-
-    def _progress(self, step, epoch, loss, ndcg, elapsed, n_batches) -> dict[str, Any]:
-        total = self.epochs * n_batches
-        eta = min(elapsed / max(step, 1) * (total - step), max(self.max_minutes * 60.0 - elapsed, 0.0))
-        return {
-            "step": int(step),
-            "epoch": round(float(epoch), 4),
-            "epochs": int(self.epochs),
-            "loss": float(loss),
-            "val_ndcg10": None if ndcg is None else float(ndcg),
-            "elapsed_s": round(elapsed, 2),
-            "eta_s": round(eta, 1),
-            # Share of the budget used: epochs or wall time, whichever runs out first.
-            "fraction": round(min(1.0, max(epoch / self.epochs, elapsed / (self.max_minutes * 60.0))), 4),
-        }
+        return text
 
     def _training_rows(self, sequences: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per user: input [BOS, s0 .. s_{n-2}] -> targets [s0 .. s_{n-1}], the last max_len positions.
@@ -445,47 +296,7 @@ class TransformerLM(Recommender):
 
     def _batch(self, seqs: Sequence[np.ndarray]):
         """Left-padded (token ids, attention mask, position ids) for item-index sequences (already tokens)."""
-        torch = _torch()
-        length = max(1, max(len(s) for s in seqs))
-        pad = self.n_items_
-        ids = np.full((len(seqs), length), pad, dtype=np.int64)
-        mask = np.zeros((len(seqs), length), dtype=np.int64)
-        for r, s in enumerate(seqs):
-            if len(s):
-                ids[r, length - len(s) :] = s
-                mask[r, length - len(s) :] = 1
-        ids_t = torch.as_tensor(ids, device=self.device) + self.offset_
-        mask_t = torch.as_tensor(mask, device=self.device)
-        # The last position always has id max_len-1: positions count back from the most recent item.
-        pos = torch.arange(self.max_len - length, self.max_len, device=self.device).unsqueeze(0).expand(len(seqs), -1)
-        return ids_t, mask_t, pos
-
-    def _train_step(self, opt, inputs: list[np.ndarray], targets: list[np.ndarray]) -> float:
-        torch = _torch()
-        ids, mask, pos = self._batch(inputs)
-        hidden = self.net_.hidden(ids, mask, pos)
-        length = ids.shape[1]
-        tgt = np.full((len(targets), length), -1, dtype=np.int64)
-        for r, t in enumerate(targets):
-            tgt[r, length - len(t) :] = t
-        tgt_t = torch.as_tensor(tgt, device=self.device)
-        keep = tgt_t >= 0
-        # The catalogue-wide output layer is most of the cost: bfloat16 where the CPU has native support.
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.device == "cpu" and _cpu_bf16()):
-            logits = self.net_.logits(hidden[keep])
-        loss = torch.nn.functional.cross_entropy(logits.float(), tgt_t[keep])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return float(loss.detach())
-
-    def _valid_ndcg(self, valid: ValidSet, k: int = 10) -> float:
-        """Full-sort NDCG@k of the held-out items, the users' earlier items excluded from the ranking."""
-        if len(valid.targets) == 0:
-            return 0.0
-        from core.evaluation.metrics import ndcg_at_k
-
-        return ndcg_at_k(self.target_ranks(valid.histories, valid.targets), k)
+        return left_padded(seqs, self.n_items_, self.offset_, self.max_len, self.device)
 
     def target_ranks(self, histories: Sequence[np.ndarray], targets: np.ndarray, chunk: int = 1024) -> np.ndarray:
         """0-based full-sort rank of each target (the evaluation engine's `ranks`: history excluded, ties pessimistic)."""
@@ -499,7 +310,7 @@ class TransformerLM(Recommender):
 
     # ------------------------------------------------------------------ scoring ----------------
     def _last_hidden(self, histories: Sequence[np.ndarray]):
-        torch = _torch()
+        torch = torch_module()
         bos = self.n_items_ + 1
         seqs = []
         for h in histories:
@@ -511,14 +322,14 @@ class TransformerLM(Recommender):
             return self.net_.hidden(ids, mask, pos)[:, -1, :]
 
     def _score_tensor(self, histories: Sequence[np.ndarray]):
-        torch = _torch()
+        torch = torch_module()
         self.net_.eval()
         with torch.no_grad():
             return self.net_.logits(self._last_hidden(histories)).float().cpu()
 
     def score(self, histories: Sequence[np.ndarray], users: np.ndarray | None = None, chunk: int = 1024) -> np.ndarray:
         """Item logits after each history (last position only)."""
-        torch = _torch()
+        torch = torch_module()
         # A few histories (one shopper's preview): thread hand-offs cost more than they save (1.3 vs 17 ms p50
         # for one user on 2 busy cores, bench/latency.py); big batches use every core.
         torch.set_num_threads(n_threads() if len(histories) > 64 else 1)
@@ -563,9 +374,13 @@ class TransformerLM(Recommender):
         out = x @ self.text_map_
         return out[:, :-1].astype(np.float32), out[:, -1].astype(np.float32)
 
+    def can_score_new_items(self, texts: Sequence[str]) -> bool:
+        """Only a model trained with item text maps new items' text into its item space."""
+        return getattr(self, "text_map_", None) is not None and any(texts)
+
     def score_new_items(self, histories: Sequence[np.ndarray], texts: list[str]) -> np.ndarray:
         """(n_histories, len(texts)) scores of new, text-only items, comparable with `score`'s columns."""
-        torch = _torch()
+        torch = torch_module()
         emb, bias = self.text_item_vectors(texts)
         with torch.no_grad():
             h = self._last_hidden(histories).float().cpu()
@@ -573,7 +388,7 @@ class TransformerLM(Recommender):
 
     # ------------------------------------------------------------------ persistence ------------
     def save(self, path: str | Path) -> Path:
-        torch = _torch()
+        torch = torch_module()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         meta = {
@@ -597,20 +412,16 @@ class TransformerLM(Recommender):
 
     @classmethod
     def load(cls, path: str | Path) -> TransformerLM:
-        torch = _torch()
-        from transformers import AutoConfig, AutoModel
-
+        torch = torch_module()
         path = Path(path)
         meta = json.loads((path / "model.json").read_text())
         model = cls(**meta["params"])
         with np.load(path / "state.npz", allow_pickle=False) as z:
             model.item_keys_ = z["item_keys_"].astype(str)
             model.text_map_ = z["text_map_"] if "text_map_" in z.files else None
-        config = AutoConfig.from_pretrained(str(path / "backbone"), local_files_only=True)
-        config._attn_implementation = "sdpa"
-        backbone = AutoModel.from_config(_fused_gelu(config))
+        backbone = backbone_from_config(path / "backbone")
         model.offset_ = int(meta["offset"])
-        model.net_ = _ItemLM(backbone, model.offset_, len(model.item_keys_), model._input_scale())
+        model.net_ = item_lm(backbone, model.offset_, len(model.item_keys_), model._input_scale())
         model.net_.load_state_dict(torch.load(path / "weights.pt", map_location=model.device, weights_only=True))
         model.net_.to(model.device).eval()
         model.best_epoch_ = meta.get("best_epoch", 0)
@@ -621,105 +432,3 @@ class TransformerLM(Recommender):
         model.text_encoder_ = meta.get("text_encoder") or MINILM  # models saved before the choice used MiniLM
         return model
 
-
-def _fused_gelu(config):
-    """GPT-2's tanh GELU ("gelu_new", pure Python ops) -> the same function fused in torch (a third of the forward)."""
-    if getattr(config, "activation_function", None) == "gelu_new":
-        config.activation_function = "gelu_pytorch_tanh"
-    return config
-
-
-def _cpu_bf16() -> bool:
-    torch = _torch()
-    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    return bool(check and check())
-
-
-def _length_buckets(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, pool: int = 50) -> list[np.ndarray]:
-    """Random batches of similar-length rows (sorted within pools of `pool` batches): little padding, still shuffled."""
-    order = rng.permutation(len(lengths))
-    batches = []
-    span = batch_size * pool
-    for start in range(0, len(order), span):
-        chunk = order[start : start + span]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def _seen_index(histories: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
-    cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories] or [np.zeros(0, dtype=np.int64)])
-    return rows.astype(np.int64), cols.astype(np.int64)
-
-
-def _embedding_param_name(backbone) -> str:
-    emb = backbone.get_input_embeddings().weight
-    for name, p in backbone.named_parameters():
-        if p is emb:
-            return name
-    raise ValueError("backbone input embeddings not found among its parameters")
-
-
-def _set_dropout(backbone, p: float) -> None:
-    torch = _torch()
-    for m in backbone.modules():
-        if isinstance(m, torch.nn.Dropout):
-            m.p = p
-
-
-def _optimizer(net, lr: float, weight_decay: float):
-    """AdamW; decay (the L2 term) on weight matrices and embeddings, not on biases and norms."""
-    torch = _torch()
-    decay, no_decay = [], []
-    for name, p in net.named_parameters():
-        if not p.requires_grad:
-            continue
-        (no_decay if p.ndim < 2 or "ln" in name.split(".")[-2:][0] else decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr)
-
-
-def _make_item_lm():
-    torch = _torch()
-
-    class ItemLM(torch.nn.Module):
-        """Backbone + output layer tied to the item token embeddings (+ a per-item bias)."""
-
-        def __init__(self, backbone, offset: int, n_items: int, input_scale: float = 1.0):
-            super().__init__()
-            self.backbone = backbone
-            self.input_scale = input_scale
-            self.offset = offset
-            self.n_items = n_items
-            self.item_bias = torch.nn.Parameter(torch.zeros(n_items))
-
-        @property
-        def embedding(self):
-            return self.backbone.get_input_embeddings()
-
-        def item_weight(self):
-            return self.embedding.weight[self.offset : self.offset + self.n_items]
-
-        def hidden(self, ids, mask, pos):
-            if self.input_scale != 1.0:
-                emb = self.embedding(ids) * self.input_scale
-                out = self.backbone(inputs_embeds=emb, attention_mask=mask, position_ids=pos, use_cache=False)
-            else:
-                out = self.backbone(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False)
-            return out.last_hidden_state
-
-        def logits(self, hidden):
-            return torch.addmm(self.item_bias, hidden, self.item_weight().T)
-
-    return ItemLM
-
-
-_ITEM_LM = None
-
-
-def _ItemLM(backbone, offset: int, n_items: int, input_scale: float = 1.0):  # noqa: N802 - lazily defined nn.Module
-    global _ITEM_LM
-    if _ITEM_LM is None:
-        _ITEM_LM = _make_item_lm()
-    return _ITEM_LM(backbone, offset, n_items, input_scale)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models.base import Recommender
 
 
@@ -14,11 +14,12 @@ class Popularity(Recommender):
     """Score = number of purchases, each weighted by 0.5 ** (age / half_life_days) when a half-life is set."""
 
     kind = "popularity"
+    label = "Popularity baseline"
 
     def __init__(self, half_life_days: float | None = None):
         self.half_life_days = half_life_days
 
-    def fit(self, data: InteractionData) -> Popularity:
+    def _fit(self, data: InteractionData) -> Popularity:
         self.item_keys_ = np.asarray(data.item_keys).astype(str)
         weights = np.zeros(data.n_items, dtype=np.float64)
         use_time = self.half_life_days and data.times is not None and any(len(t) for t in data.times)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models.base import Recommender
 
 
@@ -18,6 +18,7 @@ class SegmentPopularity(Recommender):
     """
 
     kind = "segment_popularity"
+    label = "Popularity per customer segment"
 
     def __init__(self, by: Sequence[str] = ("region", "age_band"), shrinkage: float = 20.0):
         self.by = list(by)
@@ -34,7 +35,7 @@ class SegmentPopularity(Recommender):
         labels[known] = joined[known]
         return labels
 
-    def fit(self, data: InteractionData) -> SegmentPopularity:
+    def _fit(self, data: InteractionData) -> SegmentPopularity:
         if self.shrinkage < 0:
             raise ValueError(f"SegmentPopularity: shrinkage must be >= 0, got {self.shrinkage}")
         self.item_keys_ = np.asarray(data.item_keys).astype(str)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.models.base import top_k
+from core.models.base import mask_histories, top_k
 from core.recommend.reasons import explain
 from core.recommend.rerank import ItemFilter
 from core.recommend.service import RecommendationService
@@ -42,11 +42,7 @@ def fast_top_k(
 
     scores = np.asarray(scores, dtype=np.float32)
     if histories is not None:
-        lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
-        if lengths.sum():
-            rows = np.repeat(np.arange(len(histories)), lengths)
-            cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories if len(h)])
-            scores[rows, cols] = -np.inf
+        mask_histories(scores, histories)
     if allowed is not None:
         scores[:, ~np.asarray(allowed, dtype=bool)] = -np.inf
     k = min(k, scores.shape[1])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.data import InteractionData
+from core.interactions import InteractionData
 from core.models.segment_popularity import SegmentPopularity
 from core.recommend.reasons import segment_label
 

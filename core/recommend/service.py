@@ -1,6 +1,6 @@
 """`RecommendationService`: everything the preview needs, built once per (store data version, model version).
 
-It holds the purchase data (core.data.from_store), the model, the item text vectors (computed lazily, cached
+It holds the purchase data (core.interactions.from_store), the model, the item text vectors (computed lazily, cached
 on disk by core.text_encoder) and the reason context; `preview`, `search` and the batch export all go
 through `model_scores`, which maps store items onto the model's own item index space.
 """
@@ -13,14 +13,15 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from core.data import InteractionData
 from core.i18n import Message
+from core.interactions import InteractionData
 from core.models.base import Recommender
 from core.recommend.cold_start import cold_scores, fit_segment_popularity, profile_segment
 from core.recommend.reasons import Reason, ReasonContext, explain
 from core.recommend.rerank import ItemFilter, ListQuality, RerankOptions, freshness_weights, list_quality, rerank
 from core.recommend.search import STRONG_SHARE, ParsedQuery, catalogue_vocabulary, parse_query, rank_matches
 from core.schema import activity_bucket
+from core.scoring import ScoringContext
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,12 @@ class SearchResult:
     items: list[Recommendation]
     similarity: list[float]
 
+    def frame(self) -> pd.DataFrame:
+        """One row per found item: rank, item_id, title, category, price, similarity, reason."""
+        return pd.DataFrame([{"rank": r.rank, "item_id": r.item_id, "title": r.title, "category": r.category,
+                              "price": r.price, "similarity": s, "reason": r.reason}
+                             for r, s in zip(self.items, self.similarity)])
+
 
 def recommendations_frame(items: list[Recommendation]) -> pd.DataFrame:
     cols = ["rank", "item_id", "title", "category", "price", "score", "reason", "is_new", "explore"]
@@ -106,19 +113,16 @@ class RecommendationService:
     ):
         if data.n_items == 0:
             raise ValueError("the store has no items: upload a catalogue or build the demo shop first")
+        self.context = ScoringContext(data, model, model_id=model_id, model_label=model_label)
         self.data = data
         self.model = model
         self.model_id = model_id
-        self.model_label = model_label or getattr(model, "kind", "model")
+        self.model_label = self.context.model_label
         if vectors is not None:
             if vectors.shape[0] != data.n_items:
                 raise ValueError(f"vectors has {vectors.shape[0]} rows for {data.n_items} items")
             self.__dict__["vectors"] = vectors
-        keys = np.asarray(model.item_keys_).astype(str)
         store_keys = np.asarray(data.item_keys).astype(str)
-        self._same_keys = len(keys) == len(store_keys) and bool(np.all(keys == store_keys))
-        self._to_model = pd.Index(keys).get_indexer(store_keys)
-        self._known = np.flatnonzero(self._to_model >= 0)
         self.item_index = pd.Series(np.arange(data.n_items), index=store_keys)
         self.user_index = pd.Series(np.arange(data.n_users), index=np.asarray(data.user_keys).astype(str))
 
@@ -126,17 +130,8 @@ class RecommendationService:
     @classmethod
     def from_store(cls, session, model_ref: int | str | None = None) -> RecommendationService:
         """The store's data and the active model (or `model_ref`: a registered model's id or name)."""
-        from core.data import from_store
-        from db.registry import active_model, find_model, load_version
-
-        row = find_model(session, model_ref) if model_ref is not None else active_model(session)
-        if row is None:
-            raise LookupError(
-                f"no registered model {model_ref!r}" if model_ref is not None
-                else "no active model: train one on the Training page (or `python -m core train`) and activate it"
-            )
-        data = from_store(session)
-        return cls(data, load_version(row), model_id=row.id, model_label=f"{row.name} v{row.version}")
+        ctx = ScoringContext.from_store(session, model_ref)
+        return cls(ctx.data, ctx.model, model_id=ctx.model_id, model_label=ctx.model_label)
 
     # ---- lazily computed, then kept ------------------------------------------------------------
     @cached_property
@@ -255,15 +250,11 @@ class RecommendationService:
     # ---- scoring ------------------------------------------------------------------------------------
     def model_scores(self, histories: list[np.ndarray], users: np.ndarray | None = None) -> np.ndarray:
         """(n, n_store_items) float32 model scores; store items the model never saw are -inf."""
-        if self._same_keys:
-            return np.asarray(self.model.score(histories, users), dtype=np.float32)
-        mapped = []
-        for h in histories:
-            m = self._to_model[np.asarray(h, dtype=np.int64)]
-            mapped.append(m[m >= 0])
-        raw = np.asarray(self.model.score(mapped, users), dtype=np.float32)
-        out = np.full((len(histories), self.data.n_items), -np.inf, dtype=np.float32)
-        out[:, self._known] = raw[:, self._to_model[self._known]]
+        mapping = self.context.mapping
+        if mapping.same:
+            return self.context.scores(histories, users)
+        mapped = mapping.histories(histories)
+        out = mapping.store_scores(np.asarray(self.model.score(mapped, users), dtype=np.float32))
         unknown = self._text_only_items
         if len(unknown):
             # A model that can score items from their text alone (the LM) ranks new items; others leave them -inf.
@@ -273,14 +264,12 @@ class RecommendationService:
     @cached_property
     def _text_only_items(self) -> np.ndarray:
         """Store items the model never saw that it can still score from their text (empty for most models)."""
-        unknown = np.flatnonzero(self._to_model < 0)
-        if not len(unknown) or not hasattr(self.model, "score_new_items") or not any(self.texts):
-            return np.zeros(0, dtype=np.int64)
+        unknown = np.flatnonzero(self.context.mapping.to_model < 0)
+        if not len(unknown):
+            return unknown.astype(np.int64)
         texts = self.texts
         unknown = np.asarray([i for i in unknown if texts[i]], dtype=np.int64)
-        try:
-            self.model.score_new_items([np.zeros(0, dtype=np.int64)], [texts[int(unknown[0])]]) if len(unknown) else None
-        except ValueError:  # e.g. an LM trained without item text
+        if not len(unknown) or not self.model.can_score_new_items([texts[int(i)] for i in unknown]):
             return np.zeros(0, dtype=np.int64)
         return unknown
 

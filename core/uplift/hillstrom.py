@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.public_datasets import shared_data_dir
+from core.benchmark_datasets import shared_data_dir
 
 OUTCOMES: tuple[str, ...] = ("visit", "conversion", "spend")
 CONTROL = "No E-Mail"

@@ -73,16 +73,25 @@ def qini_coefficient(y, t, score) -> float:
     return area - 0.5 * float(curve.gain[-1])
 
 
+def top_k_mask(score, k: float) -> np.ndarray:
+    """Users in the top `k` share by score, keeping whole tie blocks: every user whose score ties the
+    ceil(k * n)-th best is in, so the set never depends on row order (it may hold a little more than k * n)."""
+    score = np.asarray(score, dtype=np.float64)
+    if not 0.0 < k <= 1.0:
+        raise ValueError(f"k is the share of users targeted and must be in (0, 1], got {k!r}")
+    n_top = int(np.ceil(k * len(score)))
+    cut = np.sort(score)[::-1][n_top - 1]
+    return score >= cut
+
+
 def uplift_at_k(y, t, score, k: float) -> float:
     """Mean outcome of treated minus control among the top `k` share (0 < k <= 1) of users by score.
 
-    The cut keeps whole tie blocks only up to ceil(k * n) users, ties broken by row order (stable sort).
+    The cut keeps whole tie blocks (see `top_k_mask`): a block of equal scores straddling ceil(k * n) is taken
+    whole, so shuffling the rows never changes the answer and a constant score gets the average effect.
     """
     y, t, score = _check(y, t, score)
-    if not 0.0 < k <= 1.0:
-        raise ValueError(f"k is the share of users targeted and must be in (0, 1], got {k!r}")
-    n_top = int(np.ceil(k * len(y)))
-    top = np.argsort(-score, kind="stable")[:n_top]
+    top = top_k_mask(score, k)
     yt, tt = y[top], t[top]
     if tt.sum() == 0 or tt.sum() == len(tt):
         raise ValueError(f"the top {k:.0%} holds only one group (treated or control); use a larger k")
@@ -123,3 +132,66 @@ def random_baseline(y, t, k: float, n_draws: int = 50, seed: int = 0) -> RandomB
         uplift_at_k_std=float(np.std(us)),
         n_draws=n_draws,
     )
+
+
+@dataclass(frozen=True)
+class UpliftInterval:
+    """A figure with its percentile bootstrap interval (users resampled within each arm, seeded)."""
+
+    estimate: float
+    low: float
+    high: float
+    std: float
+
+
+@dataclass(frozen=True)
+class UpliftUncertainty:
+    qini: UpliftInterval
+    uplift_at_k: UpliftInterval
+    k: float
+    n_boot: int
+    seed: int
+    confidence: float
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def bootstrap_uplift(y, t, score, k: float, n_boot: int = 200, seed: int = 0,
+                     confidence: float = 0.95) -> UpliftUncertainty:
+    """Percentile bootstrap intervals of the Qini coefficient and uplift@k on one evaluation set.
+
+    Resampling is stratified by arm (each resample keeps the treated and control counts), so every draw is a
+    valid randomised test; draws whose top k holds one arm only are skipped for uplift@k.
+    """
+    y, t, score = _check(y, t, score)
+    if n_boot < 20:
+        raise ValueError(f"n_boot must be at least 20 for a percentile interval, got {n_boot}")
+    if not 0.5 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0.5, 1), got {confidence!r}")
+    rng = np.random.default_rng(seed)
+    treated, control = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
+    qs, us = [], []
+    for _ in range(n_boot):
+        idx = np.r_[rng.choice(treated, len(treated)), rng.choice(control, len(control))]
+        qs.append(qini_coefficient(y[idx], t[idx], score[idx]))
+        try:
+            us.append(uplift_at_k(y[idx], t[idx], score[idx], k))
+        except ValueError:
+            continue
+    tail = (1 - confidence) / 2 * 100
+
+    def interval(estimate: float, draws: list[float]) -> UpliftInterval:
+        if not draws:
+            return UpliftInterval(estimate, float("nan"), float("nan"), float("nan"))
+        lo, hi = np.percentile(draws, [tail, 100 - tail])
+        return UpliftInterval(float(estimate), float(lo), float(hi), float(np.std(draws, ddof=1)))
+
+    try:
+        at_k = uplift_at_k(y, t, score, k)
+    except ValueError:
+        at_k = float("nan")
+    return UpliftUncertainty(interval(qini_coefficient(y, t, score), qs), interval(at_k, us), k, n_boot, seed,
+                             confidence)

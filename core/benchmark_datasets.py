@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import PROJECT_ROOT
-from core.data import InteractionData
+from core.interactions import InteractionData
 
 
 def shared_data_dir() -> Path:

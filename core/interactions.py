@@ -7,14 +7,15 @@ Items and users are dense indices 0..n-1; `item_keys` / `user_keys` hold the ext
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.schema import PURCHASE, age_band
+from db.shop_read import interaction_frames
 
 
 @dataclass
@@ -73,15 +74,23 @@ class InteractionData:
 
     def user_item_matrix(self, binary: bool = True):
         """Sparse users x items matrix of the sequences (scipy CSR, float32)."""
-        import scipy.sparse as sp
+        return history_matrix(self.sequences, self.n_items, binary=binary)
 
-        rows = np.repeat(np.arange(self.n_users), [len(s) for s in self.sequences])
-        cols = np.concatenate([s for s in self.sequences] or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
-        m = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(self.n_users, self.n_items))
-        m.sum_duplicates()
-        if binary:
-            m.data[:] = 1.0
-        return m
+
+def history_matrix(histories: Sequence[np.ndarray], n_items: int, binary: bool = True):
+    """CSR (len(histories), n_items) float32 purchase counts, or 1 where bought (`binary`): the one user-item
+    matrix builder (kNN and EASE score histories through it, reasons count co-purchases with it)."""
+    import scipy.sparse as sp
+
+    rows = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
+    cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories] or [np.zeros(0, dtype=np.int64)])
+    if len(cols) and (cols.min() < 0 or cols.max() >= n_items):
+        raise ValueError(f"history contains an item index outside 0..{n_items - 1}")
+    m = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(histories), n_items))
+    m.sum_duplicates()
+    if binary:
+        m.data[:] = 1.0
+    return m
 
 
 def _to_unix(ts: pd.Series) -> np.ndarray:
@@ -90,23 +99,8 @@ def _to_unix(ts: pd.Series) -> np.ndarray:
 
 def from_store(session: Session, action: str = PURCHASE, dataset_id: int | None = None) -> InteractionData:
     """Every user's purchase sequence from the store (flagged rows such as cancellations excluded)."""
-    from db.models import Dataset, Event, Item, User
-
-    items = pd.read_sql(
-        select(Item.id, Item.external_id, Item.title, Item.description, Item.category, Item.price, Item.listed_at)
-        .order_by(Item.id),
-        session.connection(),
-    )
-    users = pd.read_sql(
-        select(User.id, User.external_id, User.age, User.gender, User.region).order_by(User.id),
-        session.connection(),
-    )
-    events = pd.read_sql(
-        select(Event.user_id, Event.item_id, Event.ts)
-        .where(Event.action == action, Event.flag.is_(None))
-        .order_by(Event.user_id, Event.ts, Event.id),
-        session.connection(),
-    )
+    frames = interaction_frames(session, action=action, dataset_id=dataset_id)
+    items, users, events = frames.items, frames.users, frames.events
     item_index = pd.Series(np.arange(len(items)), index=items["id"].to_numpy())
     user_index = pd.Series(np.arange(len(users)), index=users["id"].to_numpy())
     u = user_index.reindex(events["user_id"].to_numpy()).to_numpy()
@@ -121,10 +115,6 @@ def from_store(session: Session, action: str = PURCHASE, dataset_id: int | None 
     users_df["age_band"] = [age_band(a) for a in users_df["age"]]
     items_df = items.drop(columns=["external_id"]).rename(columns={"id": "store_id"}).reset_index(drop=True)
     users_df.insert(0, "store_id", users["id"].to_numpy())
-    if dataset_id is None:
-        from sqlalchemy import func
-
-        dataset_id = session.scalar(select(func.max(Dataset.id)))
     return InteractionData(
         item_keys=items["external_id"].astype(str).to_numpy(),
         user_keys=users["external_id"].astype(str).to_numpy(),
@@ -133,5 +123,5 @@ def from_store(session: Session, action: str = PURCHASE, dataset_id: int | None 
         items=items_df,
         users=users_df,
         name="store",
-        dataset_id=dataset_id,
+        dataset_id=frames.dataset_id,
     )

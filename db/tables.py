@@ -1,7 +1,9 @@
 """SQLAlchemy 2 typed ORM: every table of the store.
 
-Bump `SCHEMA_VERSION` whenever a table changes shape; `db.engine.init_db` refuses to open a store
-written by another schema version instead of silently misreading it.
+Every change of shape needs an Alembic revision (`python -m core db revision -m "..."`, see
+db/migrations/README.md); tests/test_migrations.py fails while the models and the migrations differ.
+`SCHEMA_VERSION` is frozen: it is the schema_meta marker of stores written before the migrations (all version 1,
+which the baseline revision recreates exactly), so db.migrate can recognise and upgrade them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # frozen: pre-Alembic stores' marker (see the module docstring)
+
+# The values `Event.action` and `Event.flag` hold. Defined with the tables (core.schema re-exports them) so db code
+# can filter purchases without importing core.
+# Canonical behaviour actions, in funnel order. A shop's own words are mapped onto these at upload.
+ACTIONS: tuple[str, ...] = ("view", "click", "favorite", "cart", "purchase")
+FUNNEL: tuple[str, ...] = ("view", "cart", "purchase")
+PURCHASE = "purchase"
+OTHER_ACTION = "other"
+
+# Event flags: rows kept for the record but never counted as purchases.
+FLAG_CANCELLATION = "cancellation"
+FLAG_NEGATIVE_QUANTITY = "negative_quantity"
 
 
 def utcnow() -> datetime:
@@ -84,7 +98,7 @@ class Item(Base):
 
 
 class Event(Base):
-    """One behaviour row. `action` is canonical (core.schema.ACTIONS); `raw_action` keeps the shop's word."""
+    """One behaviour row. `action` is canonical (ACTIONS above); `raw_action` keeps the shop's word."""
 
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Dataset
+from db.tables import Dataset
 
 
 @dataclass
