@@ -31,12 +31,14 @@ number_input text_input text_area date_input time_input file_uploader camera_inp
 form_submit_button spinner status popover segmented_control pills feedback chat_input dialog Page navigation
 """.split())
 TEXT_KEYWORDS = frozenset({"label", "help", "placeholder", "title", "caption", "text", "name", "value_label",
-                           "xaxis_title", "yaxis_title", "legend_title", "legend_title_text", "title_text"})
+                           "xaxis_title", "yaxis_title", "legend_title", "legend_title_text", "title_text",
+                           "show_spinner", "subplot_titles"})
 # Plotly / column_config calls whose title-like keywords are UI text too.
 KEYWORD_ONLY_CALLS = frozenset({"update_layout", "update_xaxes", "update_yaxes", "Column", "TextColumn",
                                 "NumberColumn", "ProgressColumn", "DateColumn", "DatetimeColumn", "LinkColumn",
                                 "CheckboxColumn", "SelectboxColumn", "ListColumn", "BarChartColumn",
-                                "LineChartColumn", "ImageColumn", "bar", "line", "scatter", "histogram", "pie"})
+                                "LineChartColumn", "ImageColumn", "bar", "line", "scatter", "histogram", "pie",
+                                "funnel", "cache_data", "cache_resource", "make_subplots", "Scatter", "Bar"})
 # Table column types: the first argument is the column's label.
 COLUMN_TYPES = frozenset({"Column", "TextColumn", "NumberColumn", "ProgressColumn", "DateColumn", "DatetimeColumn",
                           "LinkColumn", "CheckboxColumn", "SelectboxColumn", "ListColumn", "BarChartColumn",
@@ -74,10 +76,13 @@ def _text_args(node: ast.Call) -> list[ast.AST]:
         args += node.args[:1] if name not in ("tabs", "Page", "navigation", "page_link", "switch_page") else []
         if name == "tabs" and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
             args += node.args[0].elts
+    for k in node.keywords:  # subplot_titles=("…", "…")
+        if k.arg == "subplot_titles" and isinstance(k.value, ast.List | ast.Tuple):
+            args += k.value.elts
     if name in UI_METHODS or name in KEYWORD_ONLY_CALLS:
         args += [k.value for k in node.keywords if k.arg in TEXT_KEYWORDS]
     # Labels looked up in a dict: `format_func=lambda k: {"fixed": "fixed amount off", …}[k]`, `rename(columns={…})`.
-    if name in UI_METHODS or name in COLUMN_TYPES or name == "rename":
+    if name in UI_METHODS or name in COLUMN_TYPES or name in ("rename", "bar", "line", "scatter", "funnel"):
         for sub in [*node.args, *(k.value for k in node.keywords)]:
             args += [v for d in ast.walk(sub) if isinstance(d, ast.Dict) for v in d.values]
     return args

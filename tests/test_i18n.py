@@ -78,7 +78,7 @@ def test_every_translated_entry_keeps_the_placeholders_of_its_msgid():
         cat = read_po(fh)
     field = re.compile(r"\{[^{}]*\}|%\(\w+\)[sdfr]|%[sdfr]")
     for msg in cat:
-        if not msg.id or not msg.string:
+        if not msg.id or not msg.string or "fuzzy" in msg.flags:  # fuzzy guesses are never shown
             continue
         ids = msg.id if isinstance(msg.id, tuple) else (msg.id,)
         strs = msg.string if isinstance(msg.string, tuple) else (msg.string,)

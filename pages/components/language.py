@@ -14,6 +14,8 @@ from datetime import datetime
 import streamlit as st
 
 from core import i18n
+from core.i18n import N_  # noqa: F401 - re-exported for pages that mark module-level constants
+from pages.components import labels as _labels
 
 KEY = "lang"  # session-state key of the selector, and the URL query parameter
 COOKIE = "recolm_lang"
@@ -40,6 +42,50 @@ def _(message: str) -> str:
 def tr(value: object) -> object:
     """core/ text in the session's language: a core.i18n.Message with its values, a plain str as a msgid."""
     return i18n.translate(value, i18n.translator(current_lang()))
+
+
+def label(key: object) -> object:
+    """A column id or data word (pages/components/labels.py) in the session's language; unknown keys as they are."""
+    return _labels.label(key, i18n.translator(current_lang()))
+
+
+def chart_labels(*keys: str) -> dict[str, object]:
+    """Plotly `labels=` for these column ids (axis and legend titles)."""
+    return {k: label(k) for k in keys}
+
+
+def translated_values(frame, *columns: str):
+    """Copy of `frame` whose `columns` hold translated words (chart legends and axes show the values themselves)."""
+    if current_lang() == i18n.DEFAULT_LANG:
+        return frame
+    return frame.assign(**{c: frame[c].map(label) for c in columns if c in frame})
+
+
+def column_config(columns, config: dict | None = None) -> dict:
+    """`config` plus a translated label for every known column id (st.dataframe draws headers on a canvas)."""
+    out = dict(config or {})
+    if current_lang() == i18n.DEFAULT_LANG:
+        return out
+    for col in columns:
+        text = label(col)
+        if not isinstance(col, str) or text == col:
+            continue
+        cfg = out.get(col)
+        if cfg is None:
+            out[col] = {"label": text}
+        elif isinstance(cfg, dict) and cfg.get("label") in (None, "", col):
+            out[col] = {**cfg, "label": text}
+    return out
+
+
+def dataframe(data, **kwargs):
+    """st.dataframe with translated column headers (same arguments)."""
+    columns = getattr(data, "columns", None)
+    if columns is None and isinstance(data, list) and data and isinstance(data[0], dict):
+        columns = list(data[0])
+    if columns is not None:
+        kwargs["column_config"] = column_config(list(columns), kwargs.get("column_config"))
+    return st.dataframe(data, **kwargs)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

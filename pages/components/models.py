@@ -7,12 +7,13 @@ from typing import Any
 import streamlit as st
 
 from core.models import DEFAULT_KIND, MODEL_KINDS, Param, Recommender, model_class
+from pages.components.language import _
 
 
 def kind_picker(key: str = "kind") -> str:
     """A model kind, the recommended one preselected, each shown with its class's label."""
     kinds = list(MODEL_KINDS)
-    return st.selectbox("Model", kinds, index=kinds.index(DEFAULT_KIND),
+    return st.selectbox(_("Model"), kinds, index=kinds.index(DEFAULT_KIND),
                         format_func=lambda k: model_class(k).label or k, key=key)
 
 
