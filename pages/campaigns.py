@@ -46,10 +46,10 @@ budget_amount = c3.number_input(_("Budget"), min_value=0.0, value=100.0 if budge
 
 with st.expander(_("Eligibility and assumptions")):
     e1, e2, e3 = st.columns(3)
-    activity = e1.multiselect(_("Activity buckets (purchases)"), ACTIVITY_NAMES)
-    age_bands = e1.multiselect(_("Age bands"), AGE_BAND_NAMES)
-    genders = e2.multiselect(_("Genders"), options["genders"])
-    regions = e2.multiselect(_("Regions"), options["regions"])
+    activity = e1.multiselect(_("Activity buckets (purchases)"), ACTIVITY_NAMES, placeholder=_("Choose options"))
+    age_bands = e1.multiselect(_("Age bands"), AGE_BAND_NAMES, placeholder=_("Choose options"))
+    genders = e2.multiselect(_("Genders"), options["genders"], placeholder=_("Choose options"))
+    regions = e2.multiselect(_("Regions"), options["regions"], placeholder=_("Choose options"))
     min_days = e3.number_input(_("Bought at least … days ago (0 = any)"), min_value=0, value=0)
     max_days = e3.number_input(_("Bought within the last … days (0 = any)"), min_value=0, value=0)
     exclude = st.text_input(_("Exclude user ids (comma separated)"), value="")

@@ -8,7 +8,7 @@ import streamlit as st
 from core.profile import DataProfile, profile_store
 from db.shop_read import store_counts
 from pages.common import db_url, store_session
-from pages.components.language import _, chart_labels, dataframe, label, tr, translated_values
+from pages.components.language import _, chart_labels, dataframe, date_ticks, label, tr, translated_values
 
 
 @st.cache_data(ttl=300, show_spinner=_("Profiling the store…"))
@@ -61,6 +61,7 @@ else:
                           "events": _("events per {time_grain}").format(time_grain=label(profile.time_grain)),
                           "action": label("action")})
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), legend_title_text="")
+    date_ticks(fig)
     st.plotly_chart(fig, width="stretch")
     st.caption(_("From {value} to {value2}, counted per {time_grain}.").format(value=k['first_event'][:10], value2=k['last_event'][:10], time_grain=label(profile.time_grain)))
 

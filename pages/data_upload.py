@@ -73,7 +73,7 @@ def _mapping_editor(kind: str, name: str, header: list[str], sample: pd.DataFram
                 mapping.all_purchases = True
             else:
                 chosen = st.multiselect(_("Values of {action_col!r} that mean purchase").format(action_col=action_col), values,
-                                        default=likely_purchase_values(values), key=f"buyvals:{kind}:{name}")
+                                        default=likely_purchase_values(values), key=f"buyvals:{kind}:{name}", placeholder=_("Choose options"))
                 mapping.purchase_values = tuple(chosen)
         if kind == "transactions" and action_col is None:
             mapping.all_purchases = True

@@ -16,14 +16,14 @@ from db.evaluations import get_run, list_runs, run_breakdown, run_table
 from db.registry import active_model, list_models
 from pages.common import store_session
 from pages.components.charts import grouped_bars
-from pages.components.language import _, dataframe
+from pages.components.language import N_, _, dataframe
 
 PROTOCOLS = {
-    "loo": "Leave-one-out: each customer's last purchase (second to last tunes)",
-    "temporal": "Temporal: each customer's first purchase after a cutoff date",
+    "loo": N_("Leave-one-out: each customer's last purchase (second to last tunes)"),
+    "temporal": N_("Temporal: each customer's first purchase after a cutoff date"),
 }
-METRICS = {"hr": "Hit rate", "ndcg": "NDCG", "mrr": "MRR", "coverage": "Catalogue coverage", "novelty": "Novelty (bits)",
-           "diversity": "Intra-list diversity"}
+METRICS = {"hr": N_("Hit rate"), "ndcg": "NDCG", "mrr": "MRR", "coverage": N_("Catalogue coverage"),
+           "novelty": N_("Novelty (bits)"), "diversity": N_("Intra-list diversity")}
 
 st.title(_("Evaluation"))
 st.caption(
@@ -35,22 +35,23 @@ st.caption(
 with store_session() as session:
     registered = list_models(session)
     active = active_model(session)
-reg_labels = {f"{m.name} v{m.version} (id {m.id}){' — active' if m.is_active else ''}": str(m.id) for m in registered}
-base_labels = {f"baseline: {k}": f"{BASELINE_PREFIX}{k}" for k in BASELINE_KINDS}
+reg_labels = {(_("{name} v{version} (id {id}) — active") if m.is_active else _("{name} v{version} (id {id})")).format(
+    name=m.name, version=m.version, id=m.id): str(m.id) for m in registered}
+base_labels = {_("baseline: {kind}").format(kind=k): f"{BASELINE_PREFIX}{k}" for k in BASELINE_KINDS}
 options = {**reg_labels, **base_labels}
 default = [lbl for lbl, v in reg_labels.items() if active is not None and v == str(active.id)]
-default += ["baseline: popularity", "baseline: itemknn", "baseline: ease"]
+default += [_("baseline: {kind}").format(kind=k) for k in ("popularity", "itemknn", "ease")]
 
 chosen = st.multiselect(
     _("Models"), list(options), default=[d for d in default if d in options], key="models",
     help=_("Registered models are refitted on the protocol's training part with their saved settings, so the "
-         "held-out purchases never leak into them. Baselines are fitted on the fly; EASE's λ is tuned on validation."),
+         "held-out purchases never leak into them. Baselines are fitted on the fly; EASE's λ is tuned on validation."), placeholder=_("Choose options")
 )
 slow = [m for m in registered if model_class(m.kind).is_slow and str(m.id) in {options[c] for c in chosen}]
 for m in slow:
     budget = (m.params or {}).get("max_minutes")
     st.warning(_("{name} v{version} is a language model: it is retrained on the training part so the held-out purchases cannot leak into it, which takes up to {value} minutes.").format(name=m.name, version=m.version, value=budget or '?'))
-protocol = st.radio(_("Protocol"), list(PROTOCOLS), format_func=PROTOCOLS.get, key="protocol")
+protocol = st.radio(_("Protocol"), list(PROTOCOLS), format_func=lambda p: _(PROTOCOLS[p]), key="protocol")
 split_kwargs = {}
 if protocol == "temporal":
     share = st.slider(_("Test period: last share of all purchases"), 0.05, 0.30, 0.10, 0.05, key="test_share")
@@ -85,7 +86,7 @@ if run is None:
     st.info(_("No evaluation yet: pick models and press **Run evaluation**."))
     st.stop()
 
-st.subheader(_("Run {id}: {value}").format(id=run.id, value=PROTOCOLS.get(run.protocol, run.protocol)))
+st.subheader(_("Run {id}: {value}").format(id=run.id, value=_(PROTOCOLS[run.protocol]) if run.protocol in PROTOCOLS else run.protocol))
 st.markdown(
     _("{value:,} customers, each ranked against all {value2:,} items · data set version {dataset_id} · created {created_at:%Y-%m-%d %H:%M} UTC").format(value=cfg.get('n_test_users', '?'), value2=cfg.get('n_items', '?'), dataset_id=run.dataset_id, created_at=run.created_at)
 )
@@ -97,11 +98,11 @@ st.download_button(_("Download results (CSV)"), to_csv_bytes(table), file_name=f
 
 ks = cfg.get("ks", [5, 10, 20])
 long = metrics_long(table)
-tabs = st.tabs([METRICS[m] for m in METRICS if (long["name"] == m).any()])
+tabs = st.tabs([_(METRICS[m]) for m in METRICS if (long["name"] == m).any()])
 for tab, name in zip(tabs, [m for m in METRICS if (long["name"] == m).any()]):
     with tab:
         grouped_bars(long[long["name"] == name], "model", "value", "K", f"chart_{name}",
-                     title=f"{METRICS[name]} at K", category_orders={"K": [str(k) for k in ks]})
+                     title=_("{value} at K").format(value=_(METRICS[name])), category_orders={"K": [str(k) for k in ks]})
 
 st.subheader(_("By customer activity (purchases before the held-out one)"))
 if len(activity):

@@ -23,7 +23,7 @@ from core.schema import EXPOSURES
 from db.experiments import experiment_sizes, list_experiments, load_exposures, save_experiment
 from pages.common import store_session
 from pages.components.abtest_report import render_report, report_options
-from pages.components.language import _, dataframe
+from pages.components.language import N_, _, dataframe, tr
 
 NONE = "— none —"
 SPLIT_HELP = "Shares per arm as arm=share, e.g. control=50,treatment=50. Blank: equal split."
@@ -146,7 +146,7 @@ def _analyse_section() -> None:
         e1, e2 = st.columns([1, 3])
         orders_col = e1.selectbox(_("Orders per user column"), [NONE, *extra], key="map_orders")
         segment_cols = e2.multiselect(_("Segment columns (region, age band, device, …)"),
-                                      [c for c in extra if c != orders_col], key="map_segments")
+                                      [c for c in extra if c != orders_col], key="map_segments", placeholder=_("Choose options"))
         try:
             frame = to_exposures(table, mapping, orders=None if orders_col == NONE else orders_col,
                                  segments=segment_cols)
@@ -173,7 +173,7 @@ def _analyse_section() -> None:
     except ValueError as exc:
         st.error(str(exc))
         return
-    st.markdown("\n".join(f"- {line}" for line in report.lines()))
+    st.markdown("\n".join(f"- {tr(line)}" for line in report.lines()))
 
     arms = sorted(cleaned["variant"].astype(str).unique().tolist())
     if len(arms) < 2:
@@ -252,7 +252,8 @@ def _planner_section() -> None:
     c1, c2, c3 = st.columns(3)
     baseline = c1.number_input(_("Baseline conversion (%)"), 0.01, 99.0, round(base_default, 2), key="plan_base") / 100
     mde = c2.number_input(_("Minimum detectable effect (%)"), 0.1, 500.0, 2.0, key="plan_mde") / 100
-    relative = c3.radio(_("Effect is"), ["relative", "absolute (points)"], horizontal=True, key="plan_rel") == "relative"
+    relative = c3.radio(_("Effect is"), [N_("relative"), N_("absolute (points)")], horizontal=True, key="plan_rel",
+                        format_func=_) == "relative"
     c4, c5, c6, c7, c8 = st.columns(5)
     power = c4.number_input(_("Power"), 0.5, 0.99, 0.8, 0.05, key="plan_power")
     alpha = c5.number_input(_("Alpha"), 0.001, 0.2, 0.05, 0.01, format="%.3f", key="plan_alpha")

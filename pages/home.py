@@ -50,7 +50,8 @@ if active is None:
     st.warning(_("No active model yet: train one on the Training & registry page to get recommendations."))
 else:
     ndcg = active["metrics"].get("ndcg@10")
-    score = f" — NDCG@10 {ndcg:.3f} ({active['metrics'].get('protocol', 'offline')})" if ndcg is not None else ""
+    protocol = {"loo": _("leave-one-out"), "temporal": _("temporal")}.get(active["metrics"].get("protocol"), _("offline"))
+    score = f" — NDCG@10 {ndcg:.3f} ({protocol})" if ndcg is not None else ""
     st.success(_("Active model: **{name} v{version}** ({kind}){score}").format(name=active['name'], version=active['version'], kind=active['kind'], score=score))
 
 with st.expander(_("Data set versions ({n_datasets})").format(n_datasets=len(status.datasets)), expanded=False):

@@ -20,7 +20,7 @@ from db.registry import active_model, list_models
 from db.user_history import user_history, user_profile
 from pages.common import db_url, store_session
 from pages.components.charts import show
-from pages.components.language import N_, _, dataframe, tr
+from pages.components.language import N_, _, chart_labels, dataframe, date_ticks, label, ngettext, tr, translated_values
 from pages.components.models import registered_model_picker
 from pages.components.segments import ANY, segment_picker
 
@@ -82,7 +82,7 @@ with store_session() as session:
     version = data_version(session)
 if not models:
     st.info(_("No trained model yet. Train one (a baseline takes seconds) and activate it, then come back."))
-    _link("pages/training.py", "Go to Training & registry", ":material/model_training:")
+    _link("pages/training.py", _("Go to Training & registry"), ":material/model_training:")
     st.stop()
 
 model_id = registered_model_picker(models, active, key="rec_model",
@@ -112,7 +112,11 @@ if len(matches) == 0:
 matches = matches[np.argsort(users["purchases"].to_numpy()[matches] == 0, kind="stable")]
 shown = users.iloc[matches[:500]]
 options = shown["user_id"].tolist()
-user_id = st.selectbox(_("Customer ({n_matches:,} match{value}{value2})").format(n_matches=len(matches), value='es' if len(matches) != 1 else '', value2=', first 500 listed' if len(matches) > 500 else ''), options, key="rec_user")
+if len(matches) > 500:
+    picker_label = _("Customer ({n:,} matches, first 500 listed)").format(n=len(matches))
+else:
+    picker_label = ngettext("Customer ({n:,} match)", "Customer ({n:,} matches)", len(matches)).format(n=len(matches))
+user_id = st.selectbox(picker_label, options, key="rec_user")
 u = service.find_user(user_id)
 row = users.iloc[u]
 
@@ -131,12 +135,14 @@ if history.empty:
     st.info(_("No behaviour recorded for this customer yet: recommendations come from the profile (cold start)."))
 else:
     with st.expander(_("History: {n_history} events (newest first)").format(n_history=len(history)), expanded=True):
-        fig = px.scatter(history, x="ts", y="action", color="category", hover_name="title",
+        order = [label(a) for a in ("view", "click", "favorite", "cart", "purchase", "other")]
+        fig = px.scatter(translated_values(history, "action"), x="ts", y="action", color="category", hover_name="title",
                          hover_data={"price": True, "ts": True, "action": False},
-                         category_orders={"action": ["view", "click", "favorite", "cart", "purchase", "other"]})
+                         category_orders={"action": order}, labels=chart_labels("ts", "action", "category", "price"))
+        date_ticks(fig)
         show(fig, "rec_timeline", height=260, compact=True)
         dataframe(history[["ts", "action", "title", "category", "price", "flag"]], hide_index=True, height=220)
-_link("pages/campaigns.py", "Coupons for this customer", ":material/sell:", user=user_id)
+_link("pages/campaigns.py", _("Coupons for this customer"), ":material/sell:", user=user_id)
 
 # ---- controls -----------------------------------------------------------------------------------------------
 st.header(_("2 · Top-K and why"))
@@ -146,7 +152,7 @@ c1.caption(_("How many items the customer would see."))
 exclude_seen = c1.checkbox(_("Exclude already bought"), value=True, key="rec_exclude")
 c1.caption(_("Hide items this customer has bought before (untick for consumables)."))
 categories = sorted(c for c in set(service.categories) if c)
-chosen_cats = c2.multiselect(_("Categories"), categories, key="rec_cats")
+chosen_cats = c2.multiselect(_("Categories"), categories, key="rec_cats", placeholder=_("Choose options"))
 c2.caption(_("Only show these categories (empty = all). Excluded items can never slip back in."))
 prices = service.prices[pd.notna(service.prices)]
 price_hi = float(max(prices.max(), 1.0)) if len(prices) else 1.0

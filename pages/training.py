@@ -22,13 +22,13 @@ from core.training import (
 )
 from db.registry import list_models, set_active
 from pages.common import db_url, store_session
-from pages.components.language import _, dataframe
+from pages.components.language import N_, _, dataframe
 from pages.components.models import kind_picker, param_inputs
 
 BASES = {
-    "scratch": "From scratch (item tokens initialised from their text)",
-    "checkpoint": "Local Hugging Face checkpoint folder (GPT-2, Qwen, …)",
-    "warm": "Warm start: continue from a registered language model",
+    "scratch": N_("From scratch (item tokens initialised from their text)"),
+    "checkpoint": N_("Local Hugging Face checkpoint folder (GPT-2, Qwen, …)"),
+    "warm": N_("Warm start: continue from a registered language model"),
 }
 st.title(_("Training & model registry"))
 st.caption(
@@ -48,7 +48,7 @@ with st.expander(_("Train a new model"), expanded=current is None):
     warm_id = None
     base = "scratch"
     if cls.supports_base_checkpoint or cls.supports_warm_start:
-        base = st.radio(_("Starting point"), list(BASES), format_func=BASES.get, key="base")
+        base = st.radio(_("Starting point"), list(BASES), format_func=lambda b: _(BASES[b]), key="base")
         if base == "checkpoint":
             params["base_checkpoint"] = st.text_input(
                 _("Checkpoint folder"), key="ckpt", help=_("A folder on this machine with config.json and weights; "
@@ -171,7 +171,8 @@ if not models:
     st.info(_("No model is registered yet."))
 else:
     dataframe(pd.DataFrame(models).drop(columns=["params"]), hide_index=True, key="models_table")
-    labels = {f"{m['name']} v{m['version']} (id {m['id']}){' — active' if m['active'] else ''}": m["id"] for m in models}
+    labels = {(_("{name} v{version} (id {id}) — active") if m["active"] else _("{name} v{version} (id {id})")).format(
+        name=m["name"], version=m["version"], id=m["id"]): m["id"] for m in models}
     c1, c2 = st.columns([3, 1])
     choice = c1.selectbox(_("Model to use"), list(labels), key="activate_choice",
                           help=_("Activating an older version is a rollback; nothing is deleted."))

@@ -33,7 +33,7 @@ def report_options(frame: pd.DataFrame, key: str, control: str, planned_split: d
                                   format_func=CORRECTION_NAMES.get, key=f"{key}_correction")
         use_cuped = c1.checkbox(_("Use CUPED when a pre-period metric exists"), True, key=f"{key}_cuped",
                                 help=_("Adjusted p-values drive the correction and the significance call."))
-        guard = c2.multiselect(_("Guardrail metrics (must not get worse)"), metrics, key=f"{key}_guard")
+        guard = c2.multiselect(_("Guardrail metrics (must not get worse)"), metrics, key=f"{key}_guard", placeholder=_("Choose options"))
         margin = c2.number_input(_("Non-inferiority margin (% of control)"), 0.1, 50.0, 2.0, 0.5,
                                  key=f"{key}_margin") / 100
         cap_q = 0.0
@@ -45,7 +45,7 @@ def report_options(frame: pd.DataFrame, key: str, control: str, planned_split: d
                               format="%.4f", key=f"{key}_tau",
                               help=_("Fixed for the experiment. Default: 10 % of the first day's control rate."))
         s1, s2, s3 = st.columns(3)
-        segments = s1.multiselect(_("Break down by"), segment_candidates(frame), key=f"{key}_segments")
+        segments = s1.multiselect(_("Break down by"), segment_candidates(frame), key=f"{key}_segments", placeholder=_("Choose options"))
         seg_metric = s1.selectbox(_("Segment metric"), metrics, key=f"{key}_seg_metric")
         prior_mean = s2.number_input(_("Prior conversion rate (%, 0 = flat prior)"), 0.0, 99.0, 0.0, 0.1,
                                      key=f"{key}_prior_mean") / 100

@@ -8,7 +8,7 @@ from core.i18n import N_
 LABELS: dict[str, str] = {
     # actions, funnel stages, time grains, order definitions
     "view": N_("view"), "favorite": N_("favourite"), "cart": N_("cart"), "purchase": N_("purchase"),
-    "other": N_("other"), "day": N_("day"), "week": N_("week"), "month": N_("month"), "session": N_("session"),
+    "other": N_("other"), "click": N_("click"), "day": N_("day"), "week": N_("week"), "month": N_("month"), "session": N_("session"),
     "customer-day": N_("customer-day"), "users": N_("users"), "buyers": N_("buyers"), "who": N_("who"),
     "customers": N_("customers"), "action": N_("action"), "events": N_("events"), "period": N_("period"),
     "stage": N_("stage"), "random": N_("random"),
@@ -40,6 +40,21 @@ LABELS: dict[str, str] = {
     "p1": N_("p(buy) with coupon"), "gender": N_("gender"), "age": N_("age"), "signup_date": N_("sign-up date"),
     "ts": N_("time"), "quantity": N_("quantity"), "brand": N_("brand"), "description": N_("description"),
     "listed_at": N_("listed"), "buyers_share": N_("buyers share"),
+    # A/B and evaluation tables
+    "CUPED difference": N_("CUPED difference"), "chance to beat control": N_("chance to beat control"),
+    "conversion rate": N_("conversion rate"), "created_at": N_("created"), "diff": N_("difference"),
+    "expected users": N_("expected users"), "expected_loss": N_("expected loss"), "flag": N_("flag"),
+    "high": N_("high"), "low": N_("low"), "lift (points)": N_("lift (points)"), "lift high": N_("lift high"),
+    "lift low": N_("lift low"), "mean": N_("mean"), "method": N_("method"), "p-value": N_("p-value"),
+    "p-value (Welch)": N_("p-value (Welch)"), "p-value (z-test)": N_("p-value (z-test)"),
+    "p_adjusted": N_("p (corrected)"), "p_best": N_("P(best)"), "planned share": N_("planned share"),
+    "raw difference": N_("raw difference"), "rel_diff": N_("relative difference"), "relative high": N_("relative high"),
+    "relative lift": N_("relative lift"), "relative low": N_("relative low"),
+    "revenue diff high": N_("revenue diff high"), "revenue diff low": N_("revenue diff low"),
+    "revenue per user": N_("revenue per user"), "revenue/user diff": N_("revenue/user diff"),
+    "rows_kept": N_("rows kept"), "rows_read": N_("rows read"), "sequential p-value": N_("sequential p-value"),
+    "significant": N_("significant"), "size (MB)": N_("size (MB)"), "used for the decision": N_("used for the decision"),
+    "value_control": N_("control"), "value_variant": N_("arm value"), "variance removed": N_("variance removed"),
 }
 
 

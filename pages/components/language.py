@@ -61,6 +61,12 @@ def translated_values(frame, *columns: str):
     return frame.assign(**{c: frame[c].map(label) for c in columns if c in frame})
 
 
+def date_ticks(fig) -> None:
+    """Date axes without English month names outside English (Plotly's own labels are English only)."""
+    if current_lang() != i18n.DEFAULT_LANG:
+        fig.update_xaxes(tickformat="%Y-%m-%d")
+
+
 def column_config(columns, config: dict | None = None) -> dict:
     """`config` plus a translated label for every known column id (st.dataframe draws headers on a canvas)."""
     out = dict(config or {})
