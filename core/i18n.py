@@ -92,6 +92,12 @@ def _rebuild_message(template: str, params: dict[str, object]) -> Message:
     return Message(template, **params)
 
 
+def join_lines(lines: list[str]) -> Message:
+    """Lines joined by newlines, as one Message whose lines still translate one by one."""
+    template = "\n".join(f"{{line{i}}}" for i in range(len(lines)))
+    return Message(template, **{f"line{i}": line for i, line in enumerate(lines)})
+
+
 def translate(value: object, gettext: Callable[[str], str]) -> object:
     """A Message in `gettext`'s language; a plain str looked up as a msgid; anything else as it is."""
     if isinstance(value, Message):

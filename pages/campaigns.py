@@ -8,12 +8,12 @@ import streamlit as st
 from core.coupons import Budget, CampaignError, CampaignSpec, Coupon, Eligibility
 from core.coupons.campaign import ACTIVITY_NAMES, AGE_BAND_NAMES, COUPON_KINDS, GOALS, SCOPES
 from core.coupons.plan import CampaignPlan, plan_campaign, save_plan
-from core.export import to_csv_bytes
 from core.uplift import LEARNERS
 from db.campaigns import campaign_options, experiment_label, list_campaigns, randomised_campaigns
 from pages.common import store_session
 from pages.components.charts import show
-from pages.components.language import N_, _, dataframe, tr
+from pages.components.csv_download import csv_download
+from pages.components.language import N_, _, dataframe, tr, translated_cells
 from pages.components.uplift_report import render_uplift_evaluation
 
 NO_EXPERIMENT = N_("none — rank by propensity (not causal)")
@@ -114,11 +114,11 @@ if t["n_targeted"] == 0:
         st.info(_("Nobody is targeted: no eligible customer has a positive expected incremental profit. A cheaper "
                   "coupon, a higher margin or a wider eligibility may change that."))
 shown = plan.targets.drop(columns=["user_store_id"], errors="ignore")
-dataframe(shown, hide_index=True, key="targets",
+dataframe(translated_cells(shown), hide_index=True, key="targets",
              column_config={c: st.column_config.NumberColumn(c, format="percent")
                             for c in ("propensity", "p0", "p1", "uplift")})
 d1, d2 = st.columns(2)
-d1.download_button(_("Download CSV"), data=to_csv_bytes(shown), file_name=f"{plan.spec.name}.csv", mime="text/csv")
+csv_download(shown, _("Download CSV"), f"{plan.spec.name}.csv", "targets_csv", container=d1)
 if d2.button(_("Store campaign")):
     with store_session() as session:
         row = save_plan(session, plan)

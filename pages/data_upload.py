@@ -11,7 +11,6 @@ import streamlit as st
 
 from core.ingest import (
     KIND_LABELS,
-    KIND_NAMES,
     IngestError,
     IngestOptions,
     Source,
@@ -27,7 +26,7 @@ from core.ingest.reader import ENCODINGS, SEPARATORS
 from core.ingest.report import dropped_table
 from db.dataset_versions import list_datasets
 from pages.common import store_session
-from pages.components.language import N_, _, dataframe
+from pages.components.language import N_, _, dataframe, pgettext
 
 NOT_MAPPED = N_("— not in this file —")
 SEPARATOR_LABELS = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab"), "|": N_("pipe"),
@@ -42,6 +41,13 @@ FIELD_HELP = {
     "user_id": N_("the customer"), "item_id": N_("the product"), "timestamp": N_("when it happened"),
     "action_type": N_("view / cart / purchase … in the shop's words"), "invoice": N_("order number (C… = cancellation)"),
 }
+
+
+def _kind_name(kind: str) -> str:
+    """The file kind's short name in the session's language ("events CSV")."""
+    names = {"events": pgettext("file kind", "events"), "items": pgettext("file kind", "items"),
+             "users": pgettext("file kind", "users"), "transactions": pgettext("file kind", "transactions")}
+    return names.get(kind, kind)
 
 
 def _mapping_editor(kind: str, name: str, header: list[str], sample: pd.DataFrame) -> ColumnMapping:
@@ -124,7 +130,7 @@ uploads: list[Upload] = []
 problems: list[str] = []
 for kind in kinds:
     st.subheader(_(KIND_LABELS[kind]))
-    file = st.file_uploader(_("{kind} CSV (optional)").format(kind=_(KIND_NAMES[kind])) if len(kinds) > 1 else _("{kind} CSV").format(kind=_(KIND_NAMES[kind])), type=["csv", "txt", "tsv", "gz", "zip"], key=f"file:{kind}")
+    file = st.file_uploader(_("{kind} CSV (optional)").format(kind=_kind_name(kind)) if len(kinds) > 1 else _("{kind} CSV").format(kind=_kind_name(kind)), type=["csv", "txt", "tsv", "gz", "zip"], key=f"file:{kind}")
     if file is None:
         continue
     source = Source(kind, file.getvalue(), file.name)

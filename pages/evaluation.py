@@ -10,12 +10,12 @@ import streamlit as st
 from core.evaluation.evaluate import BASELINE_KINDS
 from core.evaluation.report import metrics_long, run_errors
 from core.evaluation.store_runs import BASELINE_PREFIX, evaluate_store
-from core.export import to_csv_bytes
 from core.models import model_class
 from db.evaluations import get_run, list_runs, run_breakdown, run_table
 from db.registry import active_model, list_models
 from pages.common import store_session
 from pages.components.charts import grouped_bars
+from pages.components.csv_download import csv_download
 from pages.components.language import N_, _, dataframe
 
 PROTOCOLS = {
@@ -78,8 +78,8 @@ with store_session() as session:
     run = get_run(session, run_id) if run_id is not None else None
     if run is not None:
         table = run_table(run)
-        activity = run_breakdown(run, "activity").rename(columns={"group": _("purchases before")})
-        items = run_breakdown(run, "items").rename(columns={"group": _("held-out item")})
+        activity = run_breakdown(run, "activity").rename(columns={"group": "purchases before"})
+        items = run_breakdown(run, "items").rename(columns={"group": "held-out item"})
         cfg = dict(run.config)
 
 if run is None:
@@ -93,8 +93,7 @@ st.markdown(
 for _unused, row in run_errors(table).iterrows():
     st.error(f"{row['model']}: {row['error']}")
 dataframe(table, hide_index=True, key="results")
-st.download_button(_("Download results (CSV)"), to_csv_bytes(table), file_name=f"evaluation_run_{run.id}.csv",
-                   mime="text/csv", key="csv")
+csv_download(table, _("Download results (CSV)"), f"evaluation_run_{run.id}.csv", "csv")
 
 ks = cfg.get("ks", [5, 10, 20])
 long = metrics_long(table)

@@ -73,10 +73,10 @@ def _lift_chart(series, variant: str, control: str) -> go.Figure:
 def render(result: Analysis, frame, key: str) -> None:
     """Everything one analysis shows; `frame` is the cleaned exposure frame (for the cumulative plot)."""
     for note in result.notes:
-        st.caption(note)
+        st.caption(tr(note))
     if result.srm.flagged:
         st.error(_("Sample-ratio mismatch: chi-square p = {p_value:.2g} (< 0.01). The arms' sizes do not match the planned split, so assignment or logging is broken; do not trust the figures below.").format(p_value=result.srm.p_value))
-    st.info(result.verdict)
+    st.info(str(tr(result.verdict)).replace("\n", "  \n"))
     tables = display_tables(result)
     st.subheader(_("Per arm"))
     _table(tables["arms"], f"{key}_arms")
@@ -118,8 +118,8 @@ def _analyse_section() -> None:
     with store_session() as session:
         stored = list_experiments(session)
         sizes = experiment_sizes(session)
-    options = ["Upload a log", "A stored experiment"]
-    source = st.radio(_("Experiment"), options, index=1 if stored else 0, horizontal=True, key="source")
+    options = [N_("Upload a log"), N_("A stored experiment")]
+    source = st.radio(_("Experiment"), options, index=1 if stored else 0, horizontal=True, key="source", format_func=_)
     frame, name, mapping, exp_id, control_hint, split_hint = None, "", {}, None, None, ""
     if source == "Upload a log":
         upload = st.file_uploader(_("Exposure log (CSV, .csv.gz, or a .zip holding one CSV)"),

@@ -12,7 +12,6 @@ import plotly.express as px
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from core.export import to_csv_bytes
 from core.recommend import ItemFilter, PreviewOptions, RecommendationService
 from core.recommend.batch import batch_recommend, store_batch
 from db.recommendations import data_version, list_batches
@@ -20,6 +19,7 @@ from db.registry import active_model, list_models
 from db.user_history import user_history, user_profile
 from pages.common import db_url, store_session
 from pages.components.charts import show
+from pages.components.csv_download import csv_download
 from pages.components.language import N_, _, chart_labels, dataframe, date_ticks, label, ngettext, tr, translated_values
 from pages.components.models import registered_model_picker
 from pages.components.segments import ANY, segment_picker
@@ -246,12 +246,11 @@ if st.button(_("Compute and store batch"), key="rec_batch_go", type="primary"):
                       "categories": list(chosen_cats), "exclude_seen": exclude_seen, "source": "page"}
             with store_session() as session:
                 batch_id = store_batch(session, service, result, config)
-        st.session_state["rec_batch"] = (batch_id, to_csv_bytes(result.csv_frame()), result.n_users, result.seconds)
+        st.session_state["rec_batch"] = (batch_id, result.csv_frame(), result.n_users, result.seconds)
 if "rec_batch" in st.session_state:
     batch_id, payload, n_users, seconds = st.session_state["rec_batch"]
     st.success(_("Batch {batch_id}: {n_users:,} customers in {seconds:.2f}s.").format(batch_id=batch_id, n_users=n_users, seconds=seconds))
-    st.download_button(_("Download CSV"), payload, file_name=f"recommendations-batch-{batch_id}.csv", mime="text/csv",
-                       key="rec_download")
+    csv_download(payload, _("Download CSV"), f"recommendations-batch-{batch_id}.csv", "rec_download")
 with store_session() as session:
     batches = list_batches(session)
 if not batches.empty:

@@ -81,8 +81,9 @@ def _text_args(node: ast.Call) -> list[ast.AST]:
             args += k.value.elts
     if name in UI_METHODS or name in KEYWORD_ONLY_CALLS:
         args += [k.value for k in node.keywords if k.arg in TEXT_KEYWORDS]
-    # Labels looked up in a dict: `format_func=lambda k: {"fixed": "fixed amount off", …}[k]`, `rename(columns={…})`.
-    if name in UI_METHODS or name in COLUMN_TYPES or name in ("rename", "bar", "line", "scatter", "funnel"):
+    # Labels looked up in a dict: `format_func=lambda k: {"fixed": "fixed amount off", …}[k]`, Plotly `labels={…}`.
+    # (Not `rename(columns={…})`: a renamed column is an id the code refers to; pages/components/labels.py names it.)
+    if name in UI_METHODS or name in COLUMN_TYPES or name in ("bar", "line", "scatter", "funnel"):
         for sub in [*node.args, *(k.value for k in node.keywords)]:
             args += [v for d in ast.walk(sub) if isinstance(d, ast.Dict) for v in d.values]
     return args

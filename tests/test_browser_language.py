@@ -96,6 +96,8 @@ _VISIBLE_TEXT_JS = """(skip) => {
   return out;
 }"""
 WORD = re.compile(r"[A-Za-z]{2,}")
+# Buttons pressed on a page (by their Chinese names) so that what they show is checked as well.
+ACTIONS = {"campaigns": ("生成活动方案",), "evaluation": ("运行评估",)}
 
 
 @pytest.fixture
@@ -143,10 +145,10 @@ def _english_left(texts: list[str], allowed: set[str]) -> list[str]:
 
 
 def _settle(page) -> None:
-    """Wait until the script run is over (the status widget says Running while it is not)."""
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000)
-    page.wait_for_timeout(800)
+    """Wait until the script run that a load or a click started is over (Streamlit marks it on the app root)."""
+    page.wait_for_timeout(700)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=240_000)
+    page.wait_for_timeout(500)
 
 
 def test_every_page_in_chinese_shows_no_english(zh_demo_server):
@@ -171,6 +173,14 @@ def test_every_page_in_chinese_shows_no_english(zh_demo_server):
             for tab in page.get_by_role("tab").all()[1:]:
                 tab.click()
                 _settle(page)
+                texts += page.evaluate(_VISIBLE_TEXT_JS, CHROME)
+            # The pages' main actions, so their results are read too.
+            for button in ACTIONS.get(name, ()):
+                page.get_by_role("button", name=button).first.click()
+                _settle(page)
+                for summary in page.locator('[data-testid="stExpander"] summary').all():
+                    if summary.get_attribute("aria-expanded") != "true":
+                        summary.click()
                 texts += page.evaluate(_VISIBLE_TEXT_JS, CHROME)
             assert any(re.search(r"[\u4e00-\u9fff]", t) for t in texts), f"{name}: no Chinese at all"
             if left := sorted(set(_english_left(texts, allowed))):

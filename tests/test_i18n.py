@@ -89,17 +89,17 @@ def test_every_translated_entry_keeps_the_placeholders_of_its_msgid():
 def test_every_string_marked_in_the_code_has_a_chinese_translation():
     """Collects the msgids from app.py, pages/ and core/ (babel.cfg) and checks each in the shipped zh catalogue."""
     method_map = [("app.py", "python"), ("pages/**.py", "python"), ("core/**.py", "python")]
-    found: dict[str, str] = {}
+    found: dict[tuple[str, str | None], str] = {}
     keywords = {**DEFAULT_KEYWORDS, **i18n.EXTRA_KEYWORDS}
-    for filename, _lineno, message, _comments, _context in extract_from_dir(str(ROOT), method_map, keywords=keywords):
+    for filename, _lineno, message, _comments, context in extract_from_dir(str(ROOT), method_map, keywords=keywords):
         msgid = message if isinstance(message, str) else message[0]
-        found.setdefault(msgid, filename)
-    assert "Overview" in found and "Language" in found  # the extraction itself works
+        found.setdefault((msgid, context), filename)
+    assert ("Overview", None) in found and ("Language", None) in found  # the extraction itself works
     with i18n.catalogue_path("zh").open("rb") as fh:
         cat = read_po(fh)
     missing = []
-    for msgid, filename in sorted(found.items()):
-        entry = cat.get(msgid)
+    for (msgid, context), filename in sorted(found.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        entry = cat.get(msgid, context=context)
         translated = entry is not None and "fuzzy" not in entry.flags and (
             all(entry.string) if isinstance(entry.string, tuple) else bool(entry.string)
         )

@@ -4,13 +4,13 @@
     report = ingest_into_store(url, [Upload(Source("transactions", Path("export.csv")))])
 """
 
-from core.ingest.mapping import KIND_LABELS, KIND_NAMES, KINDS, ColumnMapping, fields_for, guess_mapping
+from core.ingest.mapping import KIND_LABELS, KINDS, ColumnMapping, fields_for, guess_mapping
 from core.ingest.pipeline import IngestOptions, Upload, ingest, ingest_into_store
 from core.ingest.reader import FileFormat, Source, preview, sniff
 from core.ingest.report import FileReport, IngestError, OptionError, RowIssue, UploadRejected, ValidationReport
 
 __all__ = [
-    "KINDS", "KIND_LABELS", "KIND_NAMES", "ColumnMapping", "FileFormat", "FileReport", "IngestError", "IngestOptions", "OptionError",
+    "KINDS", "KIND_LABELS", "ColumnMapping", "FileFormat", "FileReport", "IngestError", "IngestOptions", "OptionError",
     "RowIssue",
     "Source", "Upload", "UploadRejected", "ValidationReport", "fields_for", "guess_mapping", "ingest",
     "ingest_into_store", "preview", "sniff",

@@ -23,7 +23,6 @@ KIND_LABELS = {  # N_: shown translated by the Upload page
     "users": N_("User profiles"),
     "transactions": N_("Transactions export (feeds events, items and users)"),
 }
-KIND_NAMES = {"events": N_("Events"), "items": N_("Items"), "users": N_("Users"), "transactions": N_("Transactions")}
 
 # Aliases per canonical field, best first; compared after normalising (lower case, no spaces/underscores/dashes).
 ALIASES: dict[str, tuple[str, ...]] = {

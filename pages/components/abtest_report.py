@@ -11,7 +11,7 @@ from core.abtest.bayes import BetaPrior
 from core.abtest.metrics import default_metrics
 from core.abtest.report import CORRECTIONS, ExperimentReport, ReportOptions
 from core.schema import EXPOSURES
-from pages.components.language import _, dataframe
+from pages.components.language import _, dataframe, tr
 
 CORRECTION_NAMES = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini-Hochberg (FDR)"}
 
@@ -90,9 +90,9 @@ def p_best_chart(report: ExperimentReport) -> go.Figure:
 def render_report(report: ExperimentReport, key: str) -> None:
     """Metrics with one correction, guardrails, segment forest plots, Bayesian decision, plan."""
     st.subheader(_("All metrics"))
-    st.markdown(report.decision.replace("\n", "  \n"))
+    st.markdown(str(tr(report.decision)).replace("\n", "  \n"))
     for note in report.notes:
-        st.caption(note)
+        st.caption(tr(note))
     cols = ["metric", "variant", "value_control", "value_variant", "diff", "ci_low", "ci_high", "rel_diff",
             "p_value", "p_adjusted", "significant", "method"]
     dataframe(report.metrics_frame()[cols], hide_index=True, key=f"{key}_metrics",

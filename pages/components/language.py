@@ -61,6 +61,17 @@ def translated_values(frame, *columns: str):
     return frame.assign(**{c: frame[c].map(label) for c in columns if c in frame})
 
 
+def translated_cells(frame):
+    """Copy of `frame` whose text cells that are core Messages (statuses, reasons) read in the session's language."""
+    if current_lang() == i18n.DEFAULT_LANG:
+        return frame
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(tr)
+    return out
+
+
 def date_ticks(fig) -> None:
     """Date axes without English month names outside English (Plotly's own labels are English only)."""
     if current_lang() != i18n.DEFAULT_LANG:
