@@ -13,7 +13,7 @@ from db.campaigns import campaign_options, experiment_label, list_campaigns, ran
 from pages.common import store_session
 from pages.components.charts import show
 from pages.components.csv_download import csv_download
-from pages.components.language import N_, _, dataframe, tr, translated_cells
+from pages.components.language import N_, _, dataframe, label, tr, translated_cells
 from pages.components.uplift_report import render_uplift_evaluation
 
 NO_EXPERIMENT = N_("none — rank by propensity (not causal)")
@@ -127,12 +127,12 @@ if d2.button(_("Store campaign")):
 if plan.evaluation is not None:
     ev = plan.evaluation
     st.subheader(_("Does the uplift model find the right people?"))
-    st.caption(_("Held-out {n_test} users of past campaign #{experiment_id} (outcome: {outcome}); the models were fitted on the other {n_train}.").format(n_test=ev.n_test, experiment_id=ev.experiment_id, outcome=ev.outcome, n_train=ev.n_train))
+    st.caption(_("Held-out {n_test} users of past campaign #{experiment_id} (outcome: {outcome}); the models were fitted on the other {n_train}.").format(n_test=ev.n_test, experiment_id=ev.experiment_id, outcome=label(ev.outcome), n_train=ev.n_train))
     fig = go.Figure()
     for curve, (x, y) in ev.qini_curves().items():
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_(curve), line={"dash": "dot"} if curve == "random" else None))
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label(curve), line={"dash": "dot"} if curve == "random" else None))
     fig.update_layout(title=_("Qini curve"), xaxis_title=_("customers targeted (%)"),
-                      yaxis_title=_("incremental {outcome} (held-out users)").format(outcome=ev.outcome))
+                      yaxis_title=_("incremental {outcome} (held-out users)").format(outcome=label(ev.outcome)))
     show(fig, "qini", height=380)
     render_uplift_evaluation(ev, "qini")
     cal = plan.calibration.get("converted")

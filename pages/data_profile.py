@@ -119,7 +119,7 @@ for col, frame, name, title in (
     with col:
         st.markdown(f"**{title}**")
         long = frame.melt(id_vars=name, value_vars=["users", "buyers"], var_name="who", value_name="customers")
-        fig = px.bar(translated_values(long, "who"), x=name, y="customers", color="who", barmode="group",
+        fig = px.bar(translated_values(long, "who", name), x=name, y="customers", color="who", barmode="group",
                      labels=chart_labels(name, "customers", "who"))
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), legend_title_text="")
         st.plotly_chart(fig, width="stretch")

@@ -69,6 +69,8 @@ NOT_ENGLISH = {
     "mSPRT", "Wald", "Welch", "Beta", "Binomial", "ID", "Adam", "Transformer", "Dropout", "GPT", "kNN", "MMR", "UTC",
     "Bonferroni", "Dunnett", "Cochran", "Vlog", "bootstrap", "zip", "gz", "csv", "unix", "seconds", "txt", "tsv",
     "all", "multilingual", "small", "e5", "MB", "Hugging", "Face", "Qwen", "statsmodels",
+    # lower-case ids of methods and metrics: holm/bonferroni corrections, t_/x_learner, ndcg@10, hr@10
+    "holm", "bonferroni", "dunnett", "learner", "ndcg", "hr", "mrr",
 }
 # Streamlit's own chrome and widgets whose text is the data or Streamlit's, not ours.
 CHROME = ['[data-testid="stToolbar"]', '[data-testid="stStatusWidget"]', '[data-testid="stDecoration"]',
@@ -103,7 +105,7 @@ ACTIONS = {"campaigns": ("生成活动方案",), "evaluation": ("运行评估",)
 @pytest.fixture
 def zh_demo_server(store_url: str, tmp_path: Path):
     """`streamlit run` on the Chinese demo shop (models fitted, no background LM job); the Latin words its data holds."""
-    from core.demo import build_demo
+    from core.demo import build_demo, generate_shop
     from core.interactions import from_store
     from db.engine import session_scope
 
@@ -111,7 +113,8 @@ def zh_demo_server(store_url: str, tmp_path: Path):
         build_demo(session, seed=7, n_users=400, n_items=150, lang="zh", queue_lm=False)
     with session_scope(store_url) as session:
         data = from_store(session)
-    words = {w for t in [*data.item_texts(), *data.users.get("region", []).dropna().astype(str)] for w in WORD.findall(t)}
+    arms = set(generate_shop(seed=7, n_users=400, n_items=150, lang="zh").exposures["variant"])  # the demo's arm ids
+    words = arms | {w for t in [*data.item_texts(), *data.users["region"].dropna().astype(str)] for w in WORD.findall(t)}
     port = _free_port()
     log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(

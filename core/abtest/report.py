@@ -254,9 +254,11 @@ def decision_text(report: ExperimentReport) -> str:
     lines = []
     moved = [m for m in report.metrics if m.significant]
     if moved:
-        lines.append(Message("Significant after correction: {moved}.", moved="; ".join(
-            f"{m.metric} {m.variant} {m.rel_diff:+.1%}" if m.rel_diff == m.rel_diff else f"{m.metric} {m.variant}"
-            for m in moved)))
+        items = [Message("{metric} {variant} {diff}", metric=Message(m.metric), variant=m.variant,
+                         diff=f"{m.rel_diff:+.1%}" if m.rel_diff == m.rel_diff else "") for m in moved]
+        joined = "; ".join(f"{{m{i}}}" for i in range(len(items)))  # a template of placeholders only
+        lines.append(Message("Significant after correction: {moved}.",
+                             moved=Message(joined, **{f"m{i}": item for i, item in enumerate(items)})))
     else:
         lines.append(Message("No metric differs from control after correcting for all metric x arm tests."))
     failed = [g for g in report.guardrails if not g.non_inferior]

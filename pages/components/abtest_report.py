@@ -11,7 +11,7 @@ from core.abtest.bayes import BetaPrior
 from core.abtest.metrics import default_metrics
 from core.abtest.report import CORRECTIONS, ExperimentReport, ReportOptions
 from core.schema import EXPOSURES
-from pages.components.language import _, dataframe, tr
+from pages.components.language import _, dataframe, label, tr
 
 CORRECTION_NAMES = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini-Hochberg (FDR)"}
 
@@ -33,7 +33,8 @@ def report_options(frame: pd.DataFrame, key: str, control: str, planned_split: d
                                   format_func=CORRECTION_NAMES.get, key=f"{key}_correction")
         use_cuped = c1.checkbox(_("Use CUPED when a pre-period metric exists"), True, key=f"{key}_cuped",
                                 help=_("Adjusted p-values drive the correction and the significance call."))
-        guard = c2.multiselect(_("Guardrail metrics (must not get worse)"), metrics, key=f"{key}_guard", placeholder=_("Choose options"))
+        guard = c2.multiselect(_("Guardrail metrics (must not get worse)"), metrics, key=f"{key}_guard",
+                               placeholder=_("Choose options"), format_func=label)
         margin = c2.number_input(_("Non-inferiority margin (% of control)"), 0.1, 50.0, 2.0, 0.5,
                                  key=f"{key}_margin") / 100
         cap_q = 0.0
@@ -46,7 +47,7 @@ def report_options(frame: pd.DataFrame, key: str, control: str, planned_split: d
                               help=_("Fixed for the experiment. Default: 10 % of the first day's control rate."))
         s1, s2, s3 = st.columns(3)
         segments = s1.multiselect(_("Break down by"), segment_candidates(frame), key=f"{key}_segments", placeholder=_("Choose options"))
-        seg_metric = s1.selectbox(_("Segment metric"), metrics, key=f"{key}_seg_metric")
+        seg_metric = s1.selectbox(_("Segment metric"), metrics, key=f"{key}_seg_metric", format_func=label)
         prior_mean = s2.number_input(_("Prior conversion rate (%, 0 = flat prior)"), 0.0, 99.0, 0.0, 0.1,
                                      key=f"{key}_prior_mean") / 100
         prior_weight = s2.number_input(_("Prior worth (users)"), 1, 10**7, 1000, key=f"{key}_prior_weight")

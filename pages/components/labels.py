@@ -11,7 +11,8 @@ LABELS: dict[str, str] = {
     "other": N_("other"), "click": N_("click"), "day": N_("day"), "week": N_("week"), "month": N_("month"), "session": N_("session"),
     "customer-day": N_("customer-day"), "users": N_("users"), "buyers": N_("buyers"), "who": N_("who"),
     "customers": N_("customers"), "action": N_("action"), "events": N_("events"), "period": N_("period"),
-    "stage": N_("stage"), "random": N_("random"),
+    "stage": N_("stage"), "random": N_("random"), "unknown": N_("unknown"), "converted": N_("conversion"),
+    "random ±2 sd": N_("random ±2 sd"),
     # table columns
     "rank": N_("rank"), "item_id": N_("item id"), "user_id": N_("customer id"), "title": N_("title"),
     "category": N_("category"), "price": N_("price"), "score": N_("score"), "reason": N_("reason"),

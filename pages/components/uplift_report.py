@@ -20,7 +20,7 @@ def interval_plot(ev: UpliftEvaluation) -> go.Figure:
         error_x={"type": "data", "symmetric": False, "array": [le.qini_ci[1] - le.qini for le in ev.learners],
                  "arrayminus": [le.qini - le.qini_ci[0] for le in ev.learners]}))
     lo, hi = ev.random_qini - 2 * ev.random_qini_std, ev.random_qini + 2 * ev.random_qini_std
-    fig.add_vrect(x0=lo, x1=hi, opacity=0.15, line_width=0, annotation_text="random ±2 sd")
+    fig.add_vrect(x0=lo, x1=hi, opacity=0.15, line_width=0, annotation_text=_("random ±2 sd"))
     fig.update_layout(title=_("Qini coefficient with its 95 % bootstrap interval"), height=120 + 50 * len(names),
                       xaxis_title=_("Qini coefficient (held-out users)"), margin={"t": 50, "b": 30})
     return fig
