@@ -11,7 +11,7 @@ from core.abtest.bayes import BetaPrior
 from core.abtest.metrics import default_metrics
 from core.abtest.report import CORRECTIONS, ExperimentReport, ReportOptions
 from core.schema import EXPOSURES
-from pages.components.language import _, dataframe, label, tr
+from pages.components.language import _, dataframe, label, tr, translated_values
 
 CORRECTION_NAMES = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini-Hochberg (FDR)"}
 
@@ -82,7 +82,7 @@ def p_best_chart(report: ExperimentReport) -> go.Figure:
     fig = go.Figure()
     for dec in report.bayes:
         fig.add_trace(go.Bar(x=[a.variant for a in dec.arms], y=[a.p_best * 100 for a in dec.arms],
-                             name=dec.metric, text=[f"{a.p_best:.0%}" for a in dec.arms], textposition="outside"))
+                             name=label(dec.metric), text=[f"{a.p_best:.0%}" for a in dec.arms], textposition="outside"))
     fig.update_layout(title=_("Probability of being the best arm"), yaxis_title="%", yaxis_range=[0, 110],
                       barmode="group", height=340, margin={"t": 50, "b": 30})
     return fig
@@ -96,19 +96,19 @@ def render_report(report: ExperimentReport, key: str) -> None:
         st.caption(tr(note))
     cols = ["metric", "variant", "value_control", "value_variant", "diff", "ci_low", "ci_high", "rel_diff",
             "p_value", "p_adjusted", "significant", "method"]
-    dataframe(report.metrics_frame()[cols], hide_index=True, key=f"{key}_metrics",
+    dataframe(translated_values(report.metrics_frame()[cols], "metric"), hide_index=True, key=f"{key}_metrics",
                  column_config={"rel_diff": st.column_config.NumberColumn(_("relative"), format="percent"),
                                 "p_value": st.column_config.NumberColumn(_("p-value"), format="%.4g"),
                                 "p_adjusted": st.column_config.NumberColumn(_("p (corrected)"), format="%.4g")})
     if report.guardrails:
         st.caption(_("Guardrails: one-sided non-inferiority test that the arm is not worse than control by the margin."))
-        dataframe(report.guardrails_frame(), hide_index=True, key=f"{key}_guardrails")
+        dataframe(translated_values(report.guardrails_frame(), "metric"), hide_index=True, key=f"{key}_guardrails")
     for seg in report.segments:
         table = seg.frame()
         if table.empty:
             st.caption(_("{column}: no level has {min_segment_users} users in each arm.").format(column=seg.column, min_segment_users=report.options['min_segment_users']))
             continue
-        st.plotly_chart(forest_plot(table, f"{seg.metric} by {seg.column}"), key=f"{key}_forest_{seg.column}")
+        st.plotly_chart(forest_plot(table, _("{metric} by {column}").format(metric=label(seg.metric), column=label(seg.column))), key=f"{key}_forest_{seg.column}")
         for h in seg.heterogeneity:
             st.caption(_("{variant}: does the effect differ by {column}? Cochran's Q = {q:.2f} on {df} df, p = {p_value:.3g}, I² = {i2:.0%}.").format(variant=h.variant, column=seg.column, q=h.q, df=h.df, p_value=h.p_value, i2=h.i2))
         if seg.skipped:
@@ -118,7 +118,7 @@ def render_report(report: ExperimentReport, key: str) -> None:
     if report.bayes:
         st.subheader(_("Bayesian decision"))
         st.plotly_chart(p_best_chart(report), key=f"{key}_pbest")
-        rows = [{"metric": d.metric, **a.__dict__} for d in report.bayes for a in d.arms]
+        rows = [{"metric": label(d.metric), **a.__dict__} for d in report.bayes for a in d.arms]
         dataframe(pd.DataFrame(rows), hide_index=True, key=f"{key}_bayes",
                      column_config={"p_best": st.column_config.NumberColumn(_("P(best)"), format="percent"),
                                     "expected_loss": st.column_config.NumberColumn(_("expected loss"), format="%.5f")})
