@@ -42,6 +42,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 
 # Message catalogue (core/i18n.py): extract the marked strings, merge them into each .po, compile the .mo files.
+# New page code first: `python -m tests.i18n_audit` lists UI strings not wrapped with _(), `--wrap` wraps them.
 # Translate the new (empty or fuzzy) entries in locales/*/LC_MESSAGES/recolm.po, then run it again.
 i18n: install
 	$(BIN)/pybabel extract -F babel.cfg -k Message -o locales/recolm.pot --sort-by-file --no-wrap --project RecoLM .

@@ -201,3 +201,11 @@ def test_message_is_its_english_text_and_translates_with_its_values():
     assert i18n.translate("Overview", i18n.translator("zh")) == "概览"
     assert i18n.translate(42, i18n.translator("zh")) == 42
     assert i18n.Message("no {braces} needed") == "no {braces} needed"  # no values: the template is the text
+
+
+def test_no_bare_ui_string_left_in_app_and_pages():
+    """Static half of the check (the browser walk is the other): every literal a Streamlit call shows is wrapped."""
+    from tests.i18n_audit import audit
+
+    left = audit()
+    assert not left, "wrap these with _() (python -m tests.i18n_audit --wrap):\n" + "\n".join(map(str, left))
