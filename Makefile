@@ -6,7 +6,7 @@ PORT ?= 8501
 API_HOST ?= 127.0.0.1
 API_PORT ?= 8000
 
-.PHONY: run serve test install install-dev lint chromium
+.PHONY: run serve test install install-dev lint chromium i18n
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,3 +47,11 @@ test: install-dev chromium
 
 lint: install-dev
 	$(BIN)/ruff check .
+
+# Message catalogue (core/i18n.py): extract the marked strings, merge them into each .po, compile the .mo files.
+# New page code first: `python -m tests.i18n_audit` lists UI strings not wrapped with _(), `--wrap` wraps them.
+# Translate the new (empty or fuzzy) entries in locales/*/LC_MESSAGES/recolm.po, then run it again.
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg -k Message -o locales/recolm.pot --sort-by-file --no-wrap --project RecoLM .
+	$(BIN)/pybabel update -i locales/recolm.pot -d locales -D recolm --no-wrap --ignore-obsolete
+	$(BIN)/pybabel compile -d locales -D recolm --statistics

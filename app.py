@@ -7,6 +7,7 @@ import threading
 import streamlit as st
 
 from pages.common import store_session
+from pages.components.language import _, current_lang, language_selector
 from pages.components.signin import sidebar, sign_in_page, signed_in_user
 
 st.set_page_config(page_title="RecoLM", page_icon=":material/storefront:", layout="wide")
@@ -18,7 +19,7 @@ def _demo_lock() -> threading.Lock:
 
 
 def _ensure_demo() -> None:
-    """First start on an empty store: load the demo shop so the dashboard is never blank.
+    """First start on an empty store: load the demo shop (in the first visitor's language) so the dashboard is never blank.
 
     One build per process: browser tabs opened meanwhile wait for it instead of building a second shop.
     """
@@ -26,35 +27,36 @@ def _ensure_demo() -> None:
 
     if st.session_state.get("_demo_checked"):
         return
-    with st.spinner("First start: building the demo shop (about half a minute)…"), _demo_lock():
+    with st.spinner(_("First start: building the demo shop (about half a minute)…")), _demo_lock():
         with store_session() as session:
-            load_demo_if_empty(session)
+            load_demo_if_empty(session, lang=current_lang())
     st.session_state["_demo_checked"] = True
 
 
+language_selector()
 pages = {
-    "Shop data": [
-        st.Page("pages/home.py", title="Overview", icon=":material/home:", default=True),
-        st.Page("pages/data_upload.py", title="Upload data", icon=":material/upload_file:"),
-        st.Page("pages/data_profile.py", title="Data profile", icon=":material/bar_chart:"),
+    _("Shop data"): [
+        st.Page("pages/home.py", title=_("Overview"), icon=":material/home:", default=True),
+        st.Page("pages/data_upload.py", title=_("Upload data"), icon=":material/upload_file:"),
+        st.Page("pages/data_profile.py", title=_("Data profile"), icon=":material/bar_chart:"),
     ],
-    "Models": [
-        st.Page("pages/training.py", title="Training & registry", icon=":material/model_training:"),
-        st.Page("pages/evaluation.py", title="Evaluation", icon=":material/rule:"),
-        st.Page("pages/recommendations.py", title="Recommendations", icon=":material/recommend:"),
+    _("Models"): [
+        st.Page("pages/training.py", title=_("Training & registry"), icon=":material/model_training:"),
+        st.Page("pages/evaluation.py", title=_("Evaluation"), icon=":material/rule:"),
+        st.Page("pages/recommendations.py", title=_("Recommendations"), icon=":material/recommend:"),
     ],
-    "Campaigns": [
-        st.Page("pages/experiments.py", title="A/B tests", icon=":material/science:"),
-        st.Page("pages/campaigns.py", title="Coupons", icon=":material/sell:"),
+    _("Campaigns"): [
+        st.Page("pages/experiments.py", title=_("A/B tests"), icon=":material/science:"),
+        st.Page("pages/campaigns.py", title=_("Coupons"), icon=":material/sell:"),
     ],
 }
 # Sign-in (RECOLM_AUTH=on or a non-loopback bind): until someone signs in, the sign-in form is the only page.
 user = signed_in_user()
 if user is None:
-    st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
+    st.navigation([st.Page(sign_in_page, title=_("Sign in"), icon=":material/login:")]).run()
     st.stop()
 if user.can("keys"):
-    pages["Admin"] = [st.Page("pages/admin.py", title="Keys, users & audit", icon=":material/admin_panel_settings:")]
+    pages[_("Admin")] = [st.Page("pages/admin.py", title=_("Keys, users & audit"), icon=":material/admin_panel_settings:")]
 sidebar(user)
 # Navigation first, so the sidebar is ours (not the raw pages/ folder) even while the demo builds.
 page = st.navigation(pages)

@@ -11,23 +11,24 @@ from db.accounts import ROLES, list_accounts, set_disabled
 from db.api_keys import list_keys
 from db.audit import recent, record
 from pages.common import store_session
+from pages.components.language import _
 from pages.components.signin import current
 
-st.title("Keys, users & audit")
+st.title(_("Keys, users & audit"))
 user = current()
 if not user.can("keys"):
-    st.error("Only an admin can manage API keys and users.")
+    st.error(_("Only an admin can manage API keys and users."))
     st.stop()
 
 # ---------------------------------------------------------------- API keys ----------------------------------
-st.header("API keys")
-st.caption("Every /v1 call of the REST API (`python -m core serve`) needs `Authorization: Bearer KEY`. "
-           "A key is shown once, when it is created; the store keeps only its hash.")
+st.header(_("API keys"))
+st.caption(_("Every /v1 call of the REST API (`python -m core serve`) needs `Authorization: Bearer KEY`. "
+           "A key is shown once, when it is created; the store keeps only its hash."))
 with st.form("new_key"):
     c1, c2 = st.columns([3, 1])
-    name = c1.text_input("What will use the key", placeholder="web shop", key="key_name")
-    rate = c2.number_input("Requests per minute (0 = server default)", 0, 10_000_000, 0, key="key_rate")
-    if st.form_submit_button("Create key", type="primary"):
+    name = c1.text_input(_("What will use the key"), placeholder=_("web shop"), key="key_name")
+    rate = c2.number_input(_("Requests per minute (0 = server default)"), 0, 10_000_000, 0, key="key_rate")
+    if st.form_submit_button(_("Create key"), type="primary"):
         try:
             with store_session() as session:
                 new = create_key(session, name, int(rate) or None, actor=user.username)
@@ -36,7 +37,7 @@ with st.form("new_key"):
             st.error(str(exc))
 if "_new_key" in st.session_state:
     key_name, key = st.session_state["_new_key"]
-    st.success(f"Key for {key_name!r} created. Copy it now: it is not shown again.")
+    st.success(_("Key for {key_name!r} created. Copy it now: it is not shown again.").format(key_name=key_name))
     st.code(key, language=None)
 with store_session() as session:
     keys = [{"id": k.id, "prefix": k.prefix + "…", "name": k.name, "rate per minute": k.rate_per_minute,
@@ -46,30 +47,30 @@ if keys:
     active = {f"{k['prefix']} {k['name']} (id {k['id']})": k["id"] for k in keys if k["revoked"] is None}
     if active:
         c1, c2 = st.columns([3, 1])
-        choice = c1.selectbox("Key to revoke", list(active), key="revoke_choice")
-        if c2.button("Revoke", key="revoke_key"):
+        choice = c1.selectbox(_("Key to revoke"), list(active), key="revoke_choice")
+        if c2.button(_("Revoke"), key="revoke_key"):
             with store_session() as session:
                 revoke(session, active[choice], actor=user.username)
             st.session_state.pop("_new_key", None)
-            st.toast(f"{choice} revoked; the API refuses it within a second")
+            st.toast(_("{choice} revoked; the API refuses it within a second").format(choice=choice))
             st.rerun()
 else:
-    st.info("No API key yet.")
+    st.info(_("No API key yet."))
 
 # ---------------------------------------------------------------- users -------------------------------------
-st.header("Dashboard users")
-st.caption("Used when sign-in is on (RECOLM_AUTH=on, or any non-loopback address). Admins manage keys, users and "
-           "roll back models; marketers do everything else.")
+st.header(_("Dashboard users"))
+st.caption(_("Used when sign-in is on (RECOLM_AUTH=on, or any non-loopback address). Admins manage keys, users and "
+           "roll back models; marketers do everything else."))
 with st.form("new_user"):
     c1, c2, c3 = st.columns([2, 2, 1])
-    new_name = c1.text_input("User name", key="user_name")
-    new_password = c2.text_input("Password (8+ characters)", type="password", key="user_password")
-    role = c3.selectbox("Role", ROLES, index=1, key="user_role")
-    if st.form_submit_button("Add user"):
+    new_name = c1.text_input(_("User name"), key="user_name")
+    new_password = c2.text_input(_("Password (8+ characters)"), type="password", key="user_password")
+    role = c3.selectbox(_("Role"), ROLES, index=1, key="user_role")
+    if st.form_submit_button(_("Add user")):
         try:
             with store_session() as session:
                 add_user(session, new_name, new_password, role, actor=user.username)
-            st.toast(f"user {new_name!r} added")
+            st.toast(_("user {new_name!r} added").format(new_name=new_name))
         except ValueError as exc:
             st.error(str(exc))
 with store_session() as session:
@@ -80,18 +81,18 @@ if accounts:
     enabled = [a["user"] for a in accounts if not a["disabled"] and a["user"] != user.username]
     if enabled:
         c1, c2 = st.columns([3, 1])
-        who = c1.selectbox("User to disable", enabled, key="disable_choice")
-        if c2.button("Disable", key="disable_user"):
+        who = c1.selectbox(_("User to disable"), enabled, key="disable_choice")
+        if c2.button(_("Disable"), key="disable_user"):
             with store_session() as session:
                 set_disabled(session, who, True)
                 record(session, user.username, "disable_user", who)
             st.rerun()
 
 # ---------------------------------------------------------------- audit -------------------------------------
-st.header("Audit log")
+st.header(_("Audit log"))
 with store_session() as session:
     log = recent(session, 500)
 if log.empty:
-    st.info("Nothing recorded yet.")
+    st.info(_("Nothing recorded yet."))
 else:
     st.dataframe(log, hide_index=True, key="audit_table")

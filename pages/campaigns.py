@@ -8,19 +8,20 @@ import streamlit as st
 from core.coupons import Budget, CampaignError, CampaignSpec, Coupon, Eligibility
 from core.coupons.campaign import ACTIVITY_NAMES, AGE_BAND_NAMES, COUPON_KINDS, GOALS, SCOPES
 from core.coupons.plan import CampaignPlan, plan_campaign, save_plan
-from core.export import to_csv_bytes
 from core.uplift import LEARNERS
 from db.campaigns import campaign_options, experiment_label, list_campaigns, randomised_campaigns
 from pages.common import store_session
 from pages.components.charts import show
+from pages.components.csv_download import csv_download
+from pages.components.language import N_, _, dataframe, label, tr, translated_cells
 from pages.components.uplift_report import render_uplift_evaluation
 
-NO_EXPERIMENT = "none — rank by propensity (not causal)"
+NO_EXPERIMENT = N_("none — rank by propensity (not causal)")
 PLAN_KEY = "coupon_plan"
 
-st.title("Coupons")
-st.caption("Send coupons to the customers they change: ranked by expected incremental profit = uplift × margin − "
-           "expected coupon cost, never beyond the budget.")
+st.title(_("Coupons"))
+st.caption(_("Send coupons to the customers they change: ranked by expected incremental profit = uplift × margin − "
+           "expected coupon cost, never beyond the budget."))
 
 with store_session() as session:
     options = campaign_options(session)
@@ -29,37 +30,38 @@ with store_session() as session:
 
 # ---- controls ------------------------------------------------------------------------------------------------
 c1, c2, c3 = st.columns(3)
-name = c1.text_input("Campaign name", value="spring coupons")
-goal = c1.selectbox("Goal", GOALS, help="conversion: more buyers; revenue: more money from them")
-kind = c2.selectbox("Coupon", COUPON_KINDS, index=COUPON_KINDS.index("percent"), format_func=lambda k: {"fixed": "fixed amount off", "percent": "percent off",
-                                                                   "free_shipping": "free shipping"}[k])
-value = c2.number_input({"fixed": "Amount off", "percent": "Percent off", "free_shipping": "Shipping cost to the shop"}[kind],
+name = c1.text_input(_("Campaign name"), value="spring coupons")
+goal = c1.selectbox(_("Goal"), GOALS, help=_("conversion: more buyers; revenue: more money from them"))
+kind = c2.selectbox(_("Coupon"), COUPON_KINDS, index=COUPON_KINDS.index("percent"), format_func=lambda k: {"fixed": _("fixed amount off"), "percent": _("percent off"),
+                                                                   "free_shipping": _("free shipping")}[k])
+value = c2.number_input({"fixed": _("Amount off"), "percent": _("Percent off"), "free_shipping": _("Shipping cost to the shop")}[kind],
                         min_value=0.01, value=10.0 if kind != "free_shipping" else 8.0, step=1.0)
-cap = c2.number_input("Cap per coupon (0 = none)", min_value=0.0, value=0.0, step=5.0) if kind == "percent" else 0.0
-scope = c3.selectbox("Applies to", SCOPES, format_func=lambda s: {"shop": "whole shop", "category": "a category",
-                                                                  "top_item": "the user's top recommended item"}[s])
-category = c3.selectbox("Category", options["categories"]) if scope == "category" else None
-budget_kind = c3.selectbox("Budget in", ("count", "money"), format_func=lambda b: {"count": "number of coupons",
-                                                                                    "money": "money (face value)"}[b])
-budget_amount = c3.number_input("Budget", min_value=0.0, value=100.0 if budget_kind == "count" else 2000.0, step=10.0)
+cap = c2.number_input(_("Cap per coupon (0 = none)"), min_value=0.0, value=0.0, step=5.0) if kind == "percent" else 0.0
+scope = c3.selectbox(_("Applies to"), SCOPES, format_func=lambda s: {"shop": _("whole shop"), "category": _("a category"),
+                                                                  "top_item": _("the user's top recommended item")}[s])
+category = c3.selectbox(_("Category"), options["categories"]) if scope == "category" else None
+budget_kind = c3.selectbox(_("Budget in"), ("count", "money"), format_func=lambda b: {"count": _("number of coupons"),
+                                                                                    "money": _("money (face value)")}[b])
+budget_amount = c3.number_input(_("Budget"), min_value=0.0, value=100.0 if budget_kind == "count" else 2000.0, step=10.0)
 
-with st.expander("Eligibility and assumptions"):
+with st.expander(_("Eligibility and assumptions")):
     e1, e2, e3 = st.columns(3)
-    activity = e1.multiselect("Activity buckets (purchases)", ACTIVITY_NAMES)
-    age_bands = e1.multiselect("Age bands", AGE_BAND_NAMES)
-    genders = e2.multiselect("Genders", options["genders"])
-    regions = e2.multiselect("Regions", options["regions"])
-    min_days = e3.number_input("Bought at least … days ago (0 = any)", min_value=0, value=0)
-    max_days = e3.number_input("Bought within the last … days (0 = any)", min_value=0, value=0)
-    exclude = st.text_input("Exclude user ids (comma separated)", value="")
+    activity = e1.multiselect(_("Activity buckets (purchases)"), ACTIVITY_NAMES, placeholder=_("Choose options"))
+    age_bands = e1.multiselect(_("Age bands"), AGE_BAND_NAMES, placeholder=_("Choose options"))
+    genders = e2.multiselect(_("Genders"), options["genders"], placeholder=_("Choose options"))
+    regions = e2.multiselect(_("Regions"), options["regions"], placeholder=_("Choose options"))
+    min_days = e3.number_input(_("Bought at least … days ago (0 = any)"), min_value=0, value=0)
+    max_days = e3.number_input(_("Bought within the last … days (0 = any)"), min_value=0, value=0)
+    exclude = st.text_input(_("Exclude user ids (comma separated)"), value="")
     a1, a2, a3 = st.columns(3)
-    margin = a1.slider("Gross margin", 0.05, 1.0, 0.3, 0.05)
-    window = a2.number_input("Coupon valid (days)", min_value=1, value=30)
-    learner = a3.selectbox("Uplift learner", list(LEARNERS), index=list(LEARNERS).index("x_learner"))
-past = st.selectbox("Learn uplift from the past randomised campaign", [*experiments, NO_EXPERIMENT])
+    margin = a1.slider(_("Gross margin"), 0.05, 1.0, 0.3, 0.05)
+    window = a2.number_input(_("Coupon valid (days)"), min_value=1, value=30)
+    learner = a3.selectbox(_("Uplift learner"), list(LEARNERS), index=list(LEARNERS).index("x_learner"))
+past = st.selectbox(_("Learn uplift from the past randomised campaign"), [*experiments, NO_EXPERIMENT],
+                    format_func=lambda e: _(e) if e == NO_EXPERIMENT else e)
 
 wanted = st.query_params.get("user") or st.session_state.get("coupon_user")
-clicked = st.button("Plan campaign", type="primary")
+clicked = st.button(_("Plan campaign"), type="primary")
 # Arriving from the recommendation preview for one customer: plan the campaign as set up, to show their coupon.
 if clicked or (wanted and st.session_state.get(PLAN_KEY) is None):
     try:
@@ -72,7 +74,7 @@ if clicked or (wanted and st.session_state.get(PLAN_KEY) is None):
                                     exclude_users=[u.strip() for u in exclude.split(",") if u.strip()]),
             margin=float(margin), window_days=int(window), learner=learner,
         ).validate()
-        with st.spinner("Scoring every customer…"), store_session() as session:
+        with st.spinner(_("Scoring every customer…")), store_session() as session:
             exp_id = experiments.get(past)
             st.session_state[PLAN_KEY] = plan_campaign(session, spec, experiment_id=exp_id, use_uplift=exp_id is not None)
     except (CampaignError, ValueError, KeyError) as exc:
@@ -80,79 +82,78 @@ if clicked or (wanted and st.session_state.get(PLAN_KEY) is None):
 
 plan: CampaignPlan | None = st.session_state.get(PLAN_KEY)
 if plan is None:
-    st.info("Set the campaign up and press **Plan campaign**.")
+    st.info(_("Set the campaign up and press **Plan campaign**."))
     st.stop()
 
 # ---- results -------------------------------------------------------------------------------------------------
 t = plan.totals
 if plan.causal:
-    st.success(f"Causal targeting: uplift learned from past campaign #{plan.experiment_id} ({plan.spec.learner}).")
+    st.success(_("Causal targeting: uplift learned from past campaign #{experiment_id} ({learner}).").format(experiment_id=plan.experiment_id, learner=plan.spec.learner))
 else:
-    st.warning("**Not causal.** No past randomised campaign was used: the list is ranked by purchase propensity, "
-               "so coupons may go to people who would have bought anyway.")
+    st.warning(_("**Not causal.** No past randomised campaign was used: the list is ranked by purchase propensity, "
+               "so coupons may go to people who would have bought anyway."))
 for note in plan.notes:
-    st.caption(note)
+    st.caption(tr(note))
 m = st.columns(5)
-m[0].metric("Targeted", f"{t['n_targeted']:,}", help=f"of {t['n_eligible']:,} eligible, {t['n_users']:,} users")
-m[1].metric("Expected conversions", f"{t['expected_conversions']:.1f}")
-m[2].metric("Expected coupon cost", f"{t['expected_cost']:,.2f}", help=f"at most {t['max_cost']:,.2f} if all redeemed")
-m[3].metric("Incremental revenue", "n/a" if t["incremental_revenue"] is None else f"{t['incremental_revenue']:,.2f}")
-m[4].metric("Incremental profit", "n/a" if t["expected_incremental_profit"] is None
+m[0].metric(_("Targeted"), f"{t['n_targeted']:,}", help=_("of {n_eligible:,} eligible, {n_users:,} users").format(n_eligible=t['n_eligible'], n_users=t['n_users']))
+m[1].metric(_("Expected conversions"), f"{t['expected_conversions']:.1f}")
+m[2].metric(_("Expected coupon cost"), f"{t['expected_cost']:,.2f}", help=_("at most {max_cost:,.2f} if all redeemed").format(max_cost=t['max_cost']))
+m[3].metric(_("Incremental revenue"), _("n/a") if t["incremental_revenue"] is None else f"{t['incremental_revenue']:,.2f}")
+m[4].metric(_("Incremental profit"), _("n/a") if t["expected_incremental_profit"] is None
             else f"{t['expected_incremental_profit']:,.2f}")
-st.caption(f"Budget used: {t['budget_used']:,.2f} of {t['budget_amount']:,.2f} "
-           f"({'coupons' if t['budget_kind'] == 'count' else 'face value'}); recommender: {plan.model_name}.")
+st.caption(_("Budget used: {budget_used:,.2f} of {budget_amount:,.2f} ({value}); recommender: {model_name}.").format(budget_used=t['budget_used'], budget_amount=t['budget_amount'], value=_('coupons') if t['budget_kind'] == 'count' else _('face value'), model_name=plan.model_name))
 
-st.subheader("Targeted customers")
+st.subheader(_("Targeted customers"))
 if t["n_targeted"] == 0:
     cal = plan.calibration.get("converted") or {}
-    effect = f" The past campaign's average effect was {cal['ate']:+.1%} (± {1.96 * cal['ate_se']:.1%})." if cal else ""
-    st.info("Nobody is targeted: no eligible customer has a positive expected incremental profit." + effect +
-            " A cheaper coupon, a higher margin or a wider eligibility may change that.")
+    if cal:
+        st.info(_("Nobody is targeted: no eligible customer has a positive expected incremental profit. The past "
+                  "campaign's average effect was {ate:+.1%} (± {margin:.1%}). A cheaper coupon, a higher margin or a "
+                  "wider eligibility may change that.").format(ate=cal["ate"], margin=1.96 * cal["ate_se"]))
+    else:
+        st.info(_("Nobody is targeted: no eligible customer has a positive expected incremental profit. A cheaper "
+                  "coupon, a higher margin or a wider eligibility may change that."))
 shown = plan.targets.drop(columns=["user_store_id"], errors="ignore")
-st.dataframe(shown, hide_index=True, key="targets",
+dataframe(translated_cells(shown), hide_index=True, key="targets",
              column_config={c: st.column_config.NumberColumn(c, format="percent")
                             for c in ("propensity", "p0", "p1", "uplift")})
 d1, d2 = st.columns(2)
-d1.download_button("Download CSV", data=to_csv_bytes(shown), file_name=f"{plan.spec.name}.csv", mime="text/csv")
-if d2.button("Store campaign"):
+csv_download(shown, _("Download CSV"), f"{plan.spec.name}.csv", "targets_csv", container=d1)
+if d2.button(_("Store campaign")):
     with store_session() as session:
         row = save_plan(session, plan)
-        st.success(f"Stored as campaign #{row.id} with {t['n_targeted']} assignments.")
+        st.success(_("Stored as campaign #{id} with {n_targeted} assignments.").format(id=row.id, n_targeted=t['n_targeted']))
 
 if plan.evaluation is not None:
     ev = plan.evaluation
-    st.subheader("Does the uplift model find the right people?")
-    st.caption(f"Held-out {ev.n_test} users of past campaign #{ev.experiment_id} (outcome: {ev.outcome}); "
-               f"the models were fitted on the other {ev.n_train}.")
+    st.subheader(_("Does the uplift model find the right people?"))
+    st.caption(_("Held-out {n_test} users of past campaign #{experiment_id} (outcome: {outcome}); the models were fitted on the other {n_train}.").format(n_test=ev.n_test, experiment_id=ev.experiment_id, outcome=label(ev.outcome), n_train=ev.n_train))
     fig = go.Figure()
     for curve, (x, y) in ev.qini_curves().items():
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=curve, line={"dash": "dot"} if curve == "random" else None))
-    fig.update_layout(title="Qini curve", xaxis_title="customers targeted (%)",
-                      yaxis_title=f"incremental {ev.outcome} (held-out users)")
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label(curve), line={"dash": "dot"} if curve == "random" else None))
+    fig.update_layout(title=_("Qini curve"), xaxis_title=_("customers targeted (%)"),
+                      yaxis_title=_("incremental {outcome} (held-out users)").format(outcome=label(ev.outcome)))
     show(fig, "qini", height=380)
     render_uplift_evaluation(ev, "qini")
     cal = plan.calibration.get("converted")
     if cal:
         st.caption(
-            f"Average effect of the coupon on buying: {cal['ate']:+.1%} (± {1.96 * cal['ate_se']:.1%}). "
-            f"Of the differences between customers the {plan.spec.learner} predicts, "
-            f"{max(0.0, min(1.0, cal['slope'])):.0%} held up on cross-fitted data (± {1.96 * cal['slope_se']:.0%}); "
-            "per-customer uplift and the money figures above are scaled accordingly."
+            _("Average effect of the coupon on buying: {ate:+.1%} (± {value:.1%}). Of the differences between customers the {learner} predicts, {value2:.0%} held up on cross-fitted data (± {value3:.0%}); per-customer uplift and the money figures above are scaled accordingly.").format(ate=cal['ate'], value=1.96 * cal['ate_se'], learner=plan.spec.learner, value2=max(0.0, min(1.0, cal['slope'])), value3=1.96 * cal['slope_se'])
         )
 
-st.subheader("One customer's coupon")
+st.subheader(_("One customer's coupon"))
 targeted_first = plan.customers_targeted_first()
 index = targeted_first.index(str(wanted)) if wanted is not None and str(wanted) in targeted_first else 0
-user = st.selectbox("Customer", targeted_first, index=index)
+user = st.selectbox(_("Customer"), targeted_first, index=index)
 view = plan.user_view(user)
 v1, v2, v3 = st.columns(3)
-v1.metric("Status", view["status"].split(":")[0])
-v2.metric("Coupon", view["coupon"] if view["status"] == "targeted" else "none")
-v3.metric("Propensity", f"{view['propensity']:.0%}")
-st.write(f"**Applies to:** {view['target']}  \n**Why:** {view['reason']}")
+v1.metric(_("Status"), tr(view["status"]).split("：")[0].split(":")[0])
+v2.metric(_("Coupon"), tr(view["coupon"]) if view["status"] == "targeted" else _("none"))
+v3.metric(_("Propensity"), f"{view['propensity']:.0%}")
+st.write(_("**Applies to:** {target}  \n**Why:** {reason}").format(target=tr(view['target']), reason=tr(view['reason'])))
 if view["status"] != "targeted":
-    st.caption(f"Not targeted: {view['status']}.")
+    st.caption(_("Not targeted: {status}.").format(status=tr(view['status'])))
 
 if stored:
-    with st.expander(f"Stored campaigns ({len(stored)})"):
-        st.dataframe([{"id": i, "name": n, "created": c, "targeted": k} for i, n, c, k in stored], hide_index=True)
+    with st.expander(_("Stored campaigns ({n_stored})").format(n_stored=len(stored))):
+        dataframe([{"id": i, "name": n, "created": c, "targeted": k} for i, n, c, k in stored], hide_index=True)

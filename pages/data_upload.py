@@ -22,22 +22,32 @@ from core.ingest import (
     preview,
 )
 from core.ingest.mapping import ColumnMapping, likely_purchase_values
-from core.ingest.reader import ENCODINGS, SEPARATOR_NAMES, SEPARATORS
+from core.ingest.reader import ENCODINGS, SEPARATORS
 from core.ingest.report import dropped_table
 from db.dataset_versions import list_datasets
 from pages.common import store_session
+from pages.components.language import N_, _, dataframe, pgettext
 
-NOT_MAPPED = "— not in this file —"
-ALL_PURCHASES = "Every row is a purchase"
-SOME_PURCHASES = "Only these action values"
+NOT_MAPPED = N_("— not in this file —")
+SEPARATOR_LABELS = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab"), "|": N_("pipe"),
+                    "automatic": N_("automatic")}
+ALL_PURCHASES = N_("Every row is a purchase")
+SOME_PURCHASES = N_("Only these action values")
 MODES = {
-    "Shop files: events, items and/or user profiles": ("events", "items", "users"),
-    "A transactions export (one file feeding events, items and users)": ("transactions",),
+    N_("Shop files: events, items and/or user profiles"): ("events", "items", "users"),
+    N_("A transactions export (one file feeding events, items and users)"): ("transactions",),
 }
 FIELD_HELP = {
-    "user_id": "the customer", "item_id": "the product", "timestamp": "when it happened",
-    "action_type": "view / cart / purchase … in the shop's words", "invoice": "order number (C… = cancellation)",
+    "user_id": N_("the customer"), "item_id": N_("the product"), "timestamp": N_("when it happened"),
+    "action_type": N_("view / cart / purchase … in the shop's words"), "invoice": N_("order number (C… = cancellation)"),
 }
+
+
+def _kind_name(kind: str) -> str:
+    """The file kind's short name in the session's language ("events CSV")."""
+    names = {"events": pgettext("file kind", "events"), "items": pgettext("file kind", "items"),
+             "users": pgettext("file kind", "users"), "transactions": pgettext("file kind", "transactions")}
+    return names.get(kind, kind)
 
 
 def _mapping_editor(kind: str, name: str, header: list[str], sample: pd.DataFrame) -> ColumnMapping:
@@ -51,7 +61,7 @@ def _mapping_editor(kind: str, name: str, header: list[str], sample: pd.DataFram
         current = guess.columns.get(field)
         choice = grid[n % 4].selectbox(
             field, options, index=options.index(current) if current in header else 0,
-            key=f"map:{kind}:{name}:{field}", help=FIELD_HELP.get(field),
+            key=f"map:{kind}:{name}:{field}", help=_(FIELD_HELP[field]) if field in FIELD_HELP else None, format_func=_,
         )
         if choice != NOT_MAPPED:
             columns[field] = choice
@@ -59,21 +69,21 @@ def _mapping_editor(kind: str, name: str, header: list[str], sample: pd.DataFram
     if kind in ("events", "transactions"):
         action_col = columns.get("action_type")
         if action_col is None:
-            st.caption("No action column: every row counts as a purchase.")
+            st.caption(_("No action column: every row counts as a purchase."))
             mapping.all_purchases = True
         else:
             values = [str(v) for v in pd.unique(sample[action_col].dropna())][:200]
-            how = st.radio("Which rows are purchases?", [SOME_PURCHASES, ALL_PURCHASES], horizontal=True,
+            how = st.radio(_("Which rows are purchases?"), [SOME_PURCHASES, ALL_PURCHASES], horizontal=True, format_func=_,
                            index=1 if kind == "transactions" else 0, key=f"buy:{kind}:{name}")
             if how == ALL_PURCHASES:
                 mapping.all_purchases = True
             else:
-                chosen = st.multiselect(f"Values of {action_col!r} that mean purchase", values,
-                                        default=likely_purchase_values(values), key=f"buyvals:{kind}:{name}")
+                chosen = st.multiselect(_("Values of {action_col!r} that mean purchase").format(action_col=action_col), values,
+                                        default=likely_purchase_values(values), key=f"buyvals:{kind}:{name}", placeholder=_("Choose options"))
                 mapping.purchase_values = tuple(chosen)
         if kind == "transactions" and action_col is None:
             mapping.all_purchases = True
-        fmt = st.text_input("Timestamp format (blank: detect; e.g. %d/%m/%Y %H:%M, unix-seconds)", "",
+        fmt = st.text_input(_("Timestamp format (blank: detect; e.g. %d/%m/%Y %H:%M, unix-seconds)"), "",
                             key=f"tsfmt:{kind}:{name}")
         mapping.timestamp_format = fmt.strip() or None
     return mapping
@@ -83,46 +93,44 @@ def _render_report(report: dict, title: str | None = None) -> None:
     if title:
         st.markdown(f"**{title}**")
     if report.get("accepted"):
-        st.success(f"Upload accepted: data set version {report.get('dataset_id')}.")
+        st.success(_("Upload accepted: data set version {value}.").format(value=report.get('dataset_id')))
     else:
-        st.error(f"Upload rejected, the store is unchanged. {report.get('error') or ''}")
+        st.error(_("Upload rejected, the store is unchanged. {value}").format(value=report.get('error') or ''))
     flagged = sum(i["count"] for f in report.get("files", []) for i in f.get("flagged", {}).values())
     cols = st.columns(4)
-    cols[0].metric("Rows read", f"{report.get('rows_read', 0):,}")
-    cols[1].metric("Rows kept", f"{report.get('rows_kept', 0):,}")
-    cols[2].metric("Rows dropped", f"{report.get('rows_dropped', 0):,}")
-    cols[3].metric("Rows flagged", f"{flagged:,}", help="kept for the record, never counted as purchases")
+    cols[0].metric(_("Rows read"), f"{report.get('rows_read', 0):,}")
+    cols[1].metric(_("Rows kept"), f"{report.get('rows_kept', 0):,}")
+    cols[2].metric(_("Rows dropped"), f"{report.get('rows_dropped', 0):,}")
+    cols[3].metric(_("Rows flagged"), f"{flagged:,}", help=_("kept for the record, never counted as purchases"))
     table = dropped_table(report)
     if table:
-        st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+        dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
     for f in report.get("files", []):
         written = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in f.get("written", {}).items())
-        st.caption(f"{f['file']} ({f['kind']}; {f.get('encoding')}, {f.get('separator')} separated; "
-                   f"times {f.get('timestamp_format') or '–'}): {f['rows_read']:,} read, {f['rows_kept']:,} kept. "
-                   f"{written}")
+        st.caption(_("{file} ({kind}; {value}, {value2} separated; times {value3}): {rows_read:,} read, {rows_kept:,} kept. {written}").format(file=f['file'], kind=f['kind'], value=f.get('encoding'), value2=f.get('separator'), value3=f.get('timestamp_format') or '–', rows_read=f['rows_read'], rows_kept=f['rows_kept'], written=written))
         for w in f.get("warnings", []):
             st.warning(f"{f['file']}: {w}")
 
 
-st.title("Upload data")
-st.caption("Upload your shop's CSV exports (UTF-8 or GBK; comma, semicolon or tab separated; .csv, .gz or .zip). "
+st.title(_("Upload data"))
+st.caption(_("Upload your shop's CSV exports (UTF-8 or GBK; comma, semicolon or tab separated; .csv, .gz or .zip). "
            "Column names are guessed; correct them below. One upload is one transaction: if it is rejected, "
-           "nothing in the store changes.")
+           "nothing in the store changes."))
 
-mode = st.radio("What are you uploading?", list(MODES), horizontal=True)
+mode = st.radio(_("What are you uploading?"), list(MODES), horizontal=True, format_func=_)
 kinds = MODES[mode]
-with st.expander("File format (only if the automatic guess is wrong)"):
+with st.expander(_("File format (only if the automatic guess is wrong)")):
     cols = st.columns(2)
-    encoding = cols[0].selectbox("Encoding", ["automatic", *ENCODINGS])
-    separator = cols[1].selectbox("Separator", ["automatic", *SEPARATORS],
-                                  format_func=lambda v: SEPARATOR_NAMES.get(v, v))
+    encoding = cols[0].selectbox(_("Encoding"), ["automatic", *ENCODINGS], format_func=lambda e: _("automatic") if e == "automatic" else e)
+    separator = cols[1].selectbox(_("Separator"), ["automatic", *SEPARATORS],
+                                  format_func=lambda v: _(SEPARATOR_LABELS.get(v, v)))
 encoding = None if encoding == "automatic" else encoding
 separator = None if separator == "automatic" else separator
 uploads: list[Upload] = []
 problems: list[str] = []
 for kind in kinds:
-    st.subheader(KIND_LABELS[kind])
-    file = st.file_uploader(f"{kind} CSV (optional)" if len(kinds) > 1 else f"{kind} CSV", type=["csv", "txt", "tsv", "gz", "zip"], key=f"file:{kind}")
+    st.subheader(_(KIND_LABELS[kind]))
+    file = st.file_uploader(_("{kind} CSV (optional)").format(kind=_kind_name(kind)) if len(kinds) > 1 else _("{kind} CSV").format(kind=_kind_name(kind)), type=["csv", "txt", "tsv", "gz", "zip"], key=f"file:{kind}")
     if file is None:
         continue
     source = Source(kind, file.getvalue(), file.name)
@@ -132,8 +140,8 @@ for kind in kinds:
         st.error(str(exc))
         problems.append(str(exc))
         continue
-    st.caption(f"{file.name}: {fmt.encoding}, {fmt.separator_name} separated, {len(fmt.header)} columns.")
-    st.dataframe(sample.head(10), hide_index=True, width="stretch")
+    st.caption(_("{name}: {encoding}, {separator_name} separated, {n_header} columns.").format(name=file.name, encoding=fmt.encoding, separator_name=_(SEPARATOR_LABELS.get(fmt.separator, fmt.separator_name)), n_header=len(fmt.header)))
+    dataframe(sample.head(10), hide_index=True, width="stretch")
     mapping = _mapping_editor(kind, file.name, fmt.header, sample)
     try:
         mapping.validate(fmt.header, file.name)
@@ -142,19 +150,19 @@ for kind in kinds:
         problems.append(str(exc))
     uploads.append(Upload(source, mapping))
 
-st.subheader("Options")
+st.subheader(_("Options"))
 cols = st.columns(2)
-unknown = cols[0].radio("Events for users or items the store does not know", ["create", "drop"],
-                        format_func=lambda v: {"create": "Create them", "drop": "Drop those rows"}[v],
+unknown = cols[0].radio(_("Events for users or items the store does not know"), ["create", "drop"],
+                        format_func=lambda v: {"create": _("Create them"), "drop": _("Drop those rows")}[v],
                         horizontal=True)
-strict = cols[1].checkbox("Reject the whole upload if any row would be dropped")
+strict = cols[1].checkbox(_("Reject the whole upload if any row would be dropped"))
 
-if st.button("Ingest", type="primary", disabled=not uploads or bool(problems)):
+if st.button(_("Ingest"), type="primary", disabled=not uploads or bool(problems)):
     progress = st.empty()
     options = IngestOptions(unknown=unknown, strict=strict, encoding=encoding, separator=separator,
-                            progress=lambda name, n: progress.caption(f"{name}: {n:,} rows read…"))
+                            progress=lambda name, n: progress.caption(_("{name}: {n:,} rows read…").format(name=name, n=n)))
     try:
-        with st.spinner("Ingesting…"), store_session() as session:
+        with st.spinner(_("Ingesting…")), store_session() as session:
             result = ingest(session, uploads, options).to_dict()
     except UploadRejected as rejected:
         result = rejected.report.to_dict()
@@ -163,21 +171,21 @@ if st.button("Ingest", type="primary", disabled=not uploads or bool(problems)):
     st.cache_data.clear()  # other pages cache store summaries
 
 if "upload_report" in st.session_state:
-    st.subheader("Validation report")
+    st.subheader(_("Validation report"))
     _render_report(st.session_state["upload_report"])
 
-st.subheader("Data set versions")
+st.subheader(_("Data set versions"))
 with store_session() as session:
     versions = list_datasets(session)
 if not versions:
-    st.info("No data yet: upload files above (or load the demo shop from the Overview page).")
+    st.info(_("No data yet: upload files above (or load the demo shop from the Overview page)."))
 else:
-    st.dataframe(pd.DataFrame([{"version": v.id, "created": v.created_at, "kind": v.kind, "files": v.name,
+    dataframe(pd.DataFrame([{"version": v.id, "created": v.created_at, "kind": v.kind, "files": v.name,
                                 "rows read": v.rows_read, "rows kept": v.rows_kept} for v in versions]),
                  hide_index=True, width="stretch")
     with_report = [v for v in versions if "accepted" in v.report]  # uploads (the demo build has its own summary)
     if with_report:
-        pick = st.selectbox("Show the report of version", [v.id for v in with_report])
+        pick = st.selectbox(_("Show the report of version"), [v.id for v in with_report])
         chosen = next(v for v in with_report if v.id == pick)
-        with st.expander(f"Report of version {chosen.id} ({chosen.name})", expanded=False):
+        with st.expander(_("Report of version {id} ({name})").format(id=chosen.id, name=chosen.name), expanded=False):
             _render_report(chosen.report)

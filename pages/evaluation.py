@@ -10,56 +10,57 @@ import streamlit as st
 from core.evaluation.evaluate import BASELINE_KINDS
 from core.evaluation.report import metrics_long, run_errors
 from core.evaluation.store_runs import BASELINE_PREFIX, evaluate_store
-from core.export import to_csv_bytes
 from core.models import model_class
 from db.evaluations import get_run, list_runs, run_breakdown, run_table
 from db.registry import active_model, list_models
 from pages.common import store_session
 from pages.components.charts import grouped_bars
+from pages.components.csv_download import csv_download
+from pages.components.language import N_, _, dataframe
 
 PROTOCOLS = {
-    "loo": "Leave-one-out: each customer's last purchase (second to last tunes)",
-    "temporal": "Temporal: each customer's first purchase after a cutoff date",
+    "loo": N_("Leave-one-out: each customer's last purchase (second to last tunes)"),
+    "temporal": N_("Temporal: each customer's first purchase after a cutoff date"),
 }
-METRICS = {"hr": "Hit rate", "ndcg": "NDCG", "mrr": "MRR", "coverage": "Catalogue coverage", "novelty": "Novelty (bits)",
-           "diversity": "Intra-list diversity"}
+METRICS = {"hr": N_("Hit rate"), "ndcg": "NDCG", "mrr": "MRR", "coverage": N_("Catalogue coverage"),
+           "novelty": N_("Novelty (bits)"), "diversity": N_("Intra-list diversity")}
 
-st.title("Evaluation")
+st.title(_("Evaluation"))
 st.caption(
-    "Offline accuracy on your own purchases. Each customer's held-out purchase is ranked against **all** items in "
+    _("Offline accuracy on your own purchases. Each customer's held-out purchase is ranked against **all** items in "
     "the catalogue (full sort, their earlier purchases excluded) — no sampled negatives. Figures from papers that "
-    "rank against 100 sampled items are about 3× higher and are not comparable."
+    "rank against 100 sampled items are about 3× higher and are not comparable.")
 )
 
 with store_session() as session:
     registered = list_models(session)
     active = active_model(session)
-reg_labels = {f"{m.name} v{m.version} (id {m.id}){' — active' if m.is_active else ''}": str(m.id) for m in registered}
-base_labels = {f"baseline: {k}": f"{BASELINE_PREFIX}{k}" for k in BASELINE_KINDS}
+reg_labels = {(_("{name} v{version} (id {id}) — active") if m.is_active else _("{name} v{version} (id {id})")).format(
+    name=m.name, version=m.version, id=m.id): str(m.id) for m in registered}
+base_labels = {_("baseline: {kind}").format(kind=k): f"{BASELINE_PREFIX}{k}" for k in BASELINE_KINDS}
 options = {**reg_labels, **base_labels}
 default = [lbl for lbl, v in reg_labels.items() if active is not None and v == str(active.id)]
-default += ["baseline: popularity", "baseline: itemknn", "baseline: ease"]
+default += [_("baseline: {kind}").format(kind=k) for k in ("popularity", "itemknn", "ease")]
 
 chosen = st.multiselect(
-    "Models", list(options), default=[d for d in default if d in options], key="models",
-    help="Registered models are refitted on the protocol's training part with their saved settings, so the "
-         "held-out purchases never leak into them. Baselines are fitted on the fly; EASE's λ is tuned on validation.",
+    _("Models"), list(options), default=[d for d in default if d in options], key="models",
+    help=_("Registered models are refitted on the protocol's training part with their saved settings, so the "
+         "held-out purchases never leak into them. Baselines are fitted on the fly; EASE's λ is tuned on validation."), placeholder=_("Choose options")
 )
 slow = [m for m in registered if model_class(m.kind).is_slow and str(m.id) in {options[c] for c in chosen}]
 for m in slow:
     budget = (m.params or {}).get("max_minutes")
-    st.warning(f"{m.name} v{m.version} is a language model: it is retrained on the training part so the held-out "
-               f"purchases cannot leak into it, which takes up to {budget or '?'} minutes.")
-protocol = st.radio("Protocol", list(PROTOCOLS), format_func=PROTOCOLS.get, key="protocol")
+    st.warning(_("{name} v{version} is a language model: it is retrained on the training part so the held-out purchases cannot leak into it, which takes up to {value} minutes.").format(name=m.name, version=m.version, value=budget or '?'))
+protocol = st.radio(_("Protocol"), list(PROTOCOLS), format_func=lambda p: _(PROTOCOLS[p]), key="protocol")
 split_kwargs = {}
 if protocol == "temporal":
-    share = st.slider("Test period: last share of all purchases", 0.05, 0.30, 0.10, 0.05, key="test_share")
+    share = st.slider(_("Test period: last share of all purchases"), 0.05, 0.30, 0.10, 0.05, key="test_share")
     split_kwargs = {"test_fraction": float(share)}
 
-if st.button("Run evaluation", type="primary", key="run", disabled=not chosen):
+if st.button(_("Run evaluation"), type="primary", key="run", disabled=not chosen):
     try:
-        with st.spinner("Fitting and scoring every model on the same split…"), store_session() as session:
-            _, run = evaluate_store(session, [options[c] for c in chosen], protocol=protocol, split_kwargs=split_kwargs)
+        with st.spinner(_("Fitting and scoring every model on the same split…")), store_session() as session:
+            _unused, run = evaluate_store(session, [options[c] for c in chosen], protocol=protocol, split_kwargs=split_kwargs)
             st.session_state["eval_run_id"] = run.id
             st.session_state["show_run"] = run.id  # show the new run, not the one picked before
     except ValueError as exc:
@@ -71,7 +72,7 @@ with store_session() as session:
     if len(runs):
         ids = runs["id"].astype(int).tolist()
         run_id = st.selectbox(
-            "Show run", ids, index=ids.index(run_id) if run_id in ids else 0, key="show_run",
+            _("Show run"), ids, index=ids.index(run_id) if run_id in ids else 0, key="show_run",
             format_func=lambda i: f"run {i} — {runs.set_index('id').loc[i, 'protocol']}: {runs.set_index('id').loc[i, 'models']}",
         )
     run = get_run(session, run_id) if run_id is not None else None
@@ -82,36 +83,34 @@ with store_session() as session:
         cfg = dict(run.config)
 
 if run is None:
-    st.info("No evaluation yet: pick models and press **Run evaluation**.")
+    st.info(_("No evaluation yet: pick models and press **Run evaluation**."))
     st.stop()
 
-st.subheader(f"Run {run.id}: {PROTOCOLS.get(run.protocol, run.protocol)}")
+st.subheader(_("Run {id}: {value}").format(id=run.id, value=_(PROTOCOLS[run.protocol]) if run.protocol in PROTOCOLS else run.protocol))
 st.markdown(
-    f"{cfg.get('n_test_users', '?'):,} customers, each ranked against all {cfg.get('n_items', '?'):,} items · "
-    f"data set version {run.dataset_id} · created {run.created_at:%Y-%m-%d %H:%M} UTC"
+    _("{value:,} customers, each ranked against all {value2:,} items · data set version {dataset_id} · created {created_at:%Y-%m-%d %H:%M} UTC").format(value=cfg.get('n_test_users', '?'), value2=cfg.get('n_items', '?'), dataset_id=run.dataset_id, created_at=run.created_at)
 )
-for _, row in run_errors(table).iterrows():
+for _unused, row in run_errors(table).iterrows():
     st.error(f"{row['model']}: {row['error']}")
-st.dataframe(table, hide_index=True, key="results")
-st.download_button("Download results (CSV)", to_csv_bytes(table), file_name=f"evaluation_run_{run.id}.csv",
-                   mime="text/csv", key="csv")
+dataframe(table, hide_index=True, key="results")
+csv_download(table, _("Download results (CSV)"), f"evaluation_run_{run.id}.csv", "csv")
 
 ks = cfg.get("ks", [5, 10, 20])
 long = metrics_long(table)
-tabs = st.tabs([METRICS[m] for m in METRICS if (long["name"] == m).any()])
+tabs = st.tabs([_(METRICS[m]) for m in METRICS if (long["name"] == m).any()])
 for tab, name in zip(tabs, [m for m in METRICS if (long["name"] == m).any()]):
     with tab:
         grouped_bars(long[long["name"] == name], "model", "value", "K", f"chart_{name}",
-                     title=f"{METRICS[name]} at K", category_orders={"K": [str(k) for k in ks]})
+                     title=_("{value} at K").format(value=_(METRICS[name])), category_orders={"K": [str(k) for k in ks]})
 
-st.subheader("By customer activity (purchases before the held-out one)")
+st.subheader(_("By customer activity (purchases before the held-out one)"))
 if len(activity):
     grouped_bars(activity, "purchases before", "ndcg@10" if "ndcg@10" in activity else activity.columns[-1], "model",
                  "chart_activity", hover_data=["n_users"])
-    st.dataframe(activity, hide_index=True, key="activity")
-st.subheader("By held-out item: cold vs warm, and repeat purchase vs new to the customer")
+    dataframe(activity, hide_index=True, key="activity")
+st.subheader(_("By held-out item: cold vs warm, and repeat purchase vs new to the customer"))
 if len(items):
-    st.dataframe(items, hide_index=True, key="items")
+    dataframe(items, hide_index=True, key="items")
 
-st.subheader("Earlier runs")
-st.dataframe(runs, hide_index=True, key="runs")
+st.subheader(_("Earlier runs"))
+dataframe(runs, hide_index=True, key="runs")

@@ -7,69 +7,71 @@ import streamlit as st
 from core.demo import load_demo_if_empty
 from db.shop_read import store_status
 from pages.common import store_session
+from pages.components.language import _, dataframe
 
 st.title("RecoLM")
 st.markdown(
-    "**Personalised recommendations and coupon campaigns from your shop data.**  \n"
+    _("**Personalised recommendations and coupon campaigns from your shop data.**  \n"
     "RecoLM learns what each customer is likely to buy next with a fine-tuned transformer language model, "
-    "and targets coupons at the customers they actually move."
+    "and targets coupons at the customers they actually move.")
 )
 
 with store_session() as session:
     status = store_status(session)
 
 if status.empty:
-    st.info("The store is empty. Load the demo shop to explore every page with realistic data, "
-            "or upload your own shop's events, items and customers.")
+    st.info(_("The store is empty. Load the demo shop to explore every page with realistic data, "
+            "or upload your own shop's events, items and customers."))
     left, right = st.columns(2)
-    if left.button("Load the demo shop", type="primary", key="load_demo"):
-        with st.spinner("Building the demo shop (about half a minute)…"), store_session() as session:
+    if left.button(_("Load the demo shop"), type="primary", key="load_demo"):
+        with st.spinner(_("Building the demo shop (about half a minute)…")), store_session() as session:
             load_demo_if_empty(session)
         st.rerun()
     with right:
-        st.page_link("pages/data_upload.py", label="Upload your data", icon=":material/upload_file:")
+        st.page_link("pages/data_upload.py", label=_("Upload your data"), icon=":material/upload_file:")
     st.stop()
 
 if status.demo:
-    st.caption("You are exploring the **demo shop**: a synthetic store with a year of behaviour and a past "
-               "coupon campaign. Upload your own data on the Upload data page whenever you are ready.")
+    st.caption(_("You are exploring the **demo shop**: a synthetic store with a year of behaviour and a past "
+               "coupon campaign. Upload your own data on the Upload data page whenever you are ready."))
 
-st.subheader("Store status")
+st.subheader(_("Store status"))
 c = status.counts
 cols = st.columns(6)
-cols[0].metric("Customers", f"{c.users:,}")
-cols[1].metric("Items", f"{c.items:,}")
-cols[2].metric("Events", f"{c.events:,}")
-cols[3].metric("Purchases", f"{c.purchases:,}")
-cols[4].metric("Models", f"{c.models:,}")
-cols[5].metric("A/B tests", f"{c.experiments:,}")
+cols[0].metric(_("Customers"), f"{c.users:,}")
+cols[1].metric(_("Items"), f"{c.items:,}")
+cols[2].metric(_("Events"), f"{c.events:,}")
+cols[3].metric(_("Purchases"), f"{c.purchases:,}")
+cols[4].metric(_("Models"), f"{c.models:,}")
+cols[5].metric(_("A/B tests"), f"{c.experiments:,}")
 
 active = status.active_model
 if active is None:
-    st.warning("No active model yet: train one on the Training & registry page to get recommendations.")
+    st.warning(_("No active model yet: train one on the Training & registry page to get recommendations."))
 else:
     ndcg = active["metrics"].get("ndcg@10")
-    score = f" — NDCG@10 {ndcg:.3f} ({active['metrics'].get('protocol', 'offline')})" if ndcg is not None else ""
-    st.success(f"Active model: **{active['name']} v{active['version']}** ({active['kind']}){score}")
+    protocol = {"loo": _("leave-one-out"), "temporal": _("temporal")}.get(active["metrics"].get("protocol"), _("offline"))
+    score = f" — NDCG@10 {ndcg:.3f} ({protocol})" if ndcg is not None else ""
+    st.success(_("Active model: **{name} v{version}** ({kind}){score}").format(name=active['name'], version=active['version'], kind=active['kind'], score=score))
 
-with st.expander(f"Data set versions ({len(status.datasets)})", expanded=False):
-    st.dataframe(status.datasets, hide_index=True, width="stretch")
+with st.expander(_("Data set versions ({n_datasets})").format(n_datasets=len(status.datasets)), expanded=False):
+    dataframe(status.datasets, hide_index=True, width="stretch")
 
-st.subheader("Where to go")
+st.subheader(_("Where to go"))
 left, right = st.columns(2)
 with left:
-    st.page_link("pages/data_upload.py", label="Upload data", icon=":material/upload_file:")
-    st.caption("Your shop's events, items and customers, with a column-mapping step and a validation report.")
-    st.page_link("pages/data_profile.py", label="Data profile", icon=":material/bar_chart:")
-    st.caption("Activity over time, the funnel, best sellers, customers, basket sizes.")
-    st.page_link("pages/training.py", label="Training & registry", icon=":material/model_training:")
-    st.caption("Train the language model and baselines; pick the active model.")
-    st.page_link("pages/evaluation.py", label="Evaluation", icon=":material/rule:")
-    st.caption("Compare models offline: hit rate, NDCG, coverage, cold items.")
+    st.page_link("pages/data_upload.py", label=_("Upload data"), icon=":material/upload_file:")
+    st.caption(_("Your shop's events, items and customers, with a column-mapping step and a validation report."))
+    st.page_link("pages/data_profile.py", label=_("Data profile"), icon=":material/bar_chart:")
+    st.caption(_("Activity over time, the funnel, best sellers, customers, basket sizes."))
+    st.page_link("pages/training.py", label=_("Training & registry"), icon=":material/model_training:")
+    st.caption(_("Train the language model and baselines; pick the active model."))
+    st.page_link("pages/evaluation.py", label=_("Evaluation"), icon=":material/rule:")
+    st.caption(_("Compare models offline: hit rate, NDCG, coverage, cold items."))
 with right:
-    st.page_link("pages/recommendations.py", label="Recommendations", icon=":material/recommend:")
-    st.caption("Preview and export top-K recommendations per customer.")
-    st.page_link("pages/experiments.py", label="A/B tests", icon=":material/science:")
-    st.caption("Analyse an experiment: lift, confidence intervals, CUPED, sample-ratio checks.")
-    st.page_link("pages/campaigns.py", label="Coupons", icon=":material/sell:")
-    st.caption("Target a coupon campaign at the customers it moves, within a budget.")
+    st.page_link("pages/recommendations.py", label=_("Recommendations"), icon=":material/recommend:")
+    st.caption(_("Preview and export top-K recommendations per customer."))
+    st.page_link("pages/experiments.py", label=_("A/B tests"), icon=":material/science:")
+    st.caption(_("Analyse an experiment: lift, confidence intervals, CUPED, sample-ratio checks."))
+    st.page_link("pages/campaigns.py", label=_("Coupons"), icon=":material/sell:")
+    st.caption(_("Target a coupon campaign at the customers it moves, within a budget."))

@@ -12,7 +12,6 @@ import plotly.express as px
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from core.export import to_csv_bytes
 from core.recommend import ItemFilter, PreviewOptions, RecommendationService
 from core.recommend.batch import batch_recommend, store_batch
 from db.recommendations import data_version, list_batches
@@ -20,16 +19,20 @@ from db.registry import active_model, list_models
 from db.user_history import user_history, user_profile
 from pages.common import db_url, store_session
 from pages.components.charts import show
+from pages.components.csv_download import csv_download
+from pages.components.language import N_, _, chart_labels, dataframe, date_ticks, label, ngettext, tr, translated_values
 from pages.components.models import registered_model_picker
 from pages.components.segments import ANY, segment_picker
 
+ANONYMOUS = N_("(anonymous visitor)")
 
-@st.cache_resource(show_spinner="Loading the shop data, the model and the item text vectors…", max_entries=4)
+
+@st.cache_resource(show_spinner=_("Loading the shop data, the model and the item text vectors…"), max_entries=4)
 def load_service(url: str, version: tuple, model_id: int) -> RecommendationService:
     """Built once per (store, data version, model version); item text vectors are computed here, not per rerun."""
     with store_session() as session:
         service = RecommendationService.from_store(session, model_id)
-    _ = service.vectors, service.reasons, service.segpop  # warm the expensive parts once
+    _unused = service.vectors, service.reasons, service.segpop  # warm the expensive parts once
     return service
 
 
@@ -37,17 +40,25 @@ def _fmt_quality(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _show_list(frame: pd.DataFrame, key: str) -> None:
-    st.dataframe(
-        frame, hide_index=True, key=key,
+def _with_reasons(result) -> pd.DataFrame:
+    """The result's table with each reason in the session's language (reasons are core Messages)."""
+    frame = result.frame()
+    if len(frame):
+        frame["reason"] = [tr(r.reason) for r in result.items]
+    return frame
+
+
+def _show_list(result, key: str) -> None:
+    dataframe(
+        _with_reasons(result), hide_index=True, key=key,
         column_order=("rank", "title", "reason", "category", "price", "score", "is_new", "explore", "item_id"),
         column_config={
-            "rank": st.column_config.NumberColumn("rank", width="small"),
-            "score": st.column_config.NumberColumn("score", format="%.4g"),
-            "price": st.column_config.NumberColumn("price", format="%.2f"),
-            "reason": st.column_config.TextColumn("reason", width="large"),
-            "is_new": st.column_config.CheckboxColumn("new"),
-            "explore": st.column_config.CheckboxColumn("explore"),
+            "rank": st.column_config.NumberColumn(_("rank"), width="small"),
+            "score": st.column_config.NumberColumn(_("score"), format="%.4g"),
+            "price": st.column_config.NumberColumn(_("price"), format="%.2f"),
+            "reason": st.column_config.TextColumn(_("reason"), width="large"),
+            "is_new": st.column_config.CheckboxColumn(_("new")),
+            "explore": st.column_config.CheckboxColumn(_("explore")),
         },
     )
 
@@ -61,17 +72,17 @@ def _link(page: str, label: str, icon: str, **query: str) -> None:
         st.markdown(f"{icon} [{label}]({target}{'?' + urlencode(query) if query else ''})")
 
 
-st.title("Recommendations")
-st.caption("What would we show this customer, and why? Every reason cites this customer's own purchases, "
-           "their segment's best sellers, or a new arrival.")
+st.title(_("Recommendations"))
+st.caption(_("What would we show this customer, and why? Every reason cites this customer's own purchases, "
+           "their segment's best sellers, or a new arrival."))
 
 with store_session() as session:
     models = list_models(session)
     active = active_model(session)
     version = data_version(session)
 if not models:
-    st.info("No trained model yet. Train one (a baseline takes seconds) and activate it, then come back.")
-    _link("pages/training.py", "Go to Training & registry", ":material/model_training:")
+    st.info(_("No trained model yet. Train one (a baseline takes seconds) and activate it, then come back."))
+    _link("pages/training.py", _("Go to Training & registry"), ":material/model_training:")
     st.stop()
 
 model_id = registered_model_picker(models, active, key="rec_model",
@@ -79,29 +90,33 @@ model_id = registered_model_picker(models, active, key="rec_model",
 try:
     service = load_service(db_url(), version, model_id)
 except (LookupError, ValueError, FileNotFoundError) as exc:
-    st.error(f"This model cannot be used for previews: {exc}")
+    st.error(_("This model cannot be used for previews: {exc}").format(exc=exc))
     st.stop()
 users = service.users_frame
 
 # ---- find a customer ----------------------------------------------------------------------------------------
-st.header("1 · Find a customer")
-how = st.radio("Find by", ["Customer id", "Segment / activity"], horizontal=True, key="rec_find")
+st.header(_("1 · Find a customer"))
+how = st.radio(_("Find by"), [N_("Customer id"), N_("Segment / activity")], horizontal=True, key="rec_find",
+               format_func=_)
 if how == "Customer id":
-    query = st.text_input("Customer id (or part of it)", key="rec_user_query")
+    query = st.text_input(_("Customer id (or part of it)"), key="rec_user_query")
     matches = service.select_users(id_contains=query) if query.strip() else service.select_users()
 else:
-    segment = segment_picker(users, "rec_", ("Region", "Age band", "Purchases (activity bucket)"),
-                             activity_help="0 = customers with no purchases yet (served by cold start).")
+    segment = segment_picker(users, "rec_", (N_("Region"), N_("Age band"), N_("Purchases (activity bucket)")),
+                             activity_help=_("0 = customers with no purchases yet (served by cold start)."))
     matches = service.select_users(**segment.as_kwargs())
 if len(matches) == 0:
-    st.warning("No customer matches; loosen the search.")
+    st.warning(_("No customer matches; loosen the search."))
     st.stop()
 # Customers with purchases first: the interesting previews; cold customers have their own section below.
 matches = matches[np.argsort(users["purchases"].to_numpy()[matches] == 0, kind="stable")]
 shown = users.iloc[matches[:500]]
 options = shown["user_id"].tolist()
-user_id = st.selectbox(f"Customer ({len(matches):,} match{'es' if len(matches) != 1 else ''}"
-                       f"{', first 500 listed' if len(matches) > 500 else ''})", options, key="rec_user")
+if len(matches) > 500:
+    picker_label = _("Customer ({n:,} matches, first 500 listed)").format(n=len(matches))
+else:
+    picker_label = ngettext("Customer ({n:,} match)", "Customer ({n:,} matches)", len(matches)).format(n=len(matches))
+user_id = st.selectbox(picker_label, options, key="rec_user")
 u = service.find_user(user_id)
 row = users.iloc[u]
 
@@ -111,42 +126,44 @@ with store_session() as session:
     history = user_history(session, store_id)
 
 m = st.columns(5)
-m[0].metric("Customer", user_id)
-m[1].metric("Region", row["region"] or "—")
-m[2].metric("Age band", row["age_band"] or "—")
-m[3].metric("Purchases", int(row["purchases"]))
-m[4].metric("Activity bucket", row["activity"])
+m[0].metric(_("Customer"), user_id)
+m[1].metric(_("Region"), row["region"] or "—")
+m[2].metric(_("Age band"), row["age_band"] or "—")
+m[3].metric(_("Purchases"), int(row["purchases"]))
+m[4].metric(_("Activity bucket"), row["activity"])
 if history.empty:
-    st.info("No behaviour recorded for this customer yet: recommendations come from the profile (cold start).")
+    st.info(_("No behaviour recorded for this customer yet: recommendations come from the profile (cold start)."))
 else:
-    with st.expander(f"History: {len(history)} events (newest first)", expanded=True):
-        fig = px.scatter(history, x="ts", y="action", color="category", hover_name="title",
+    with st.expander(_("History: {n_history} events (newest first)").format(n_history=len(history)), expanded=True):
+        order = [label(a) for a in ("view", "click", "favorite", "cart", "purchase", "other")]
+        fig = px.scatter(translated_values(history, "action"), x="ts", y="action", color="category", hover_name="title",
                          hover_data={"price": True, "ts": True, "action": False},
-                         category_orders={"action": ["view", "click", "favorite", "cart", "purchase", "other"]})
+                         category_orders={"action": order}, labels=chart_labels("ts", "action", "category", "price"))
+        date_ticks(fig)
         show(fig, "rec_timeline", height=260, compact=True)
-        st.dataframe(history[["ts", "action", "title", "category", "price", "flag"]], hide_index=True, height=220)
-_link("pages/campaigns.py", "Coupons for this customer", ":material/sell:", user=user_id)
+        dataframe(history[["ts", "action", "title", "category", "price", "flag"]], hide_index=True, height=220)
+_link("pages/campaigns.py", _("Coupons for this customer"), ":material/sell:", user=user_id)
 
 # ---- controls -----------------------------------------------------------------------------------------------
-st.header("2 · Top-K and why")
+st.header(_("2 · Top-K and why"))
 c1, c2, c3 = st.columns(3)
 k = c1.number_input("K", 1, 50, 10, key="rec_k")
-c1.caption("How many items the customer would see.")
-exclude_seen = c1.checkbox("Exclude already bought", value=True, key="rec_exclude")
-c1.caption("Hide items this customer has bought before (untick for consumables).")
+c1.caption(_("How many items the customer would see."))
+exclude_seen = c1.checkbox(_("Exclude already bought"), value=True, key="rec_exclude")
+c1.caption(_("Hide items this customer has bought before (untick for consumables)."))
 categories = sorted(c for c in set(service.categories) if c)
-chosen_cats = c2.multiselect("Categories", categories, key="rec_cats")
-c2.caption("Only show these categories (empty = all). Excluded items can never slip back in.")
+chosen_cats = c2.multiselect(_("Categories"), categories, key="rec_cats", placeholder=_("Choose options"))
+c2.caption(_("Only show these categories (empty = all). Excluded items can never slip back in."))
 prices = service.prices[pd.notna(service.prices)]
 price_hi = float(max(prices.max(), 1.0)) if len(prices) else 1.0
-price_range = c2.slider("Price range", 0.0, price_hi, (0.0, price_hi), key="rec_price")
-c2.caption("Items priced outside the range (or with no price, once narrowed) are not shown.")
-diversity = c3.slider("Diversity λ", 0.0, 1.0, 0.0, 0.05, key="rec_diversity")
-c3.caption("0 = pure relevance; higher swaps near-duplicates for different items (MMR on item text vectors).")
-freshness = c3.slider("Freshness boost", 0.0, 2.0, 0.0, 0.1, key="rec_fresh")
-c3.caption("Lift items listed in the last 30 days; 1 = worth as much as the best match.")
-exploration = c3.slider("Exploration share", 0.0, 0.5, 0.0, 0.1, key="rec_explore")
-c3.caption("Share of slots kept for categories this customer has never bought.")
+price_range = c2.slider(_("Price range"), 0.0, price_hi, (0.0, price_hi), key="rec_price")
+c2.caption(_("Items priced outside the range (or with no price, once narrowed) are not shown."))
+diversity = c3.slider(_("Diversity λ"), 0.0, 1.0, 0.0, 0.05, key="rec_diversity")
+c3.caption(_("0 = pure relevance; higher swaps near-duplicates for different items (MMR on item text vectors)."))
+freshness = c3.slider(_("Freshness boost"), 0.0, 2.0, 0.0, 0.1, key="rec_fresh")
+c3.caption(_("Lift items listed in the last 30 days; 1 = worth as much as the best match."))
+exploration = c3.slider(_("Exploration share"), 0.0, 0.5, 0.0, 0.1, key="rec_explore")
+c3.caption(_("Share of slots kept for categories this customer has never bought."))
 
 narrowed = price_range != (0.0, price_hi)
 flt = ItemFilter(categories=tuple(chosen_cats), min_price=price_range[0] if narrowed else None,
@@ -154,89 +171,88 @@ flt = ItemFilter(categories=tuple(chosen_cats), min_price=price_range[0] if narr
 opts = PreviewOptions(k=int(k), exclude_seen=exclude_seen, filter=flt, diversity=diversity, freshness=freshness,
                       exploration=exploration)
 preview = service.preview(u, opts)
-st.markdown(f"**Based on:** {preview.based_on}")
+st.markdown(_("**Based on:** {based_on}").format(based_on=tr(preview.based_on)))
 for note in preview.notes:
-    st.warning(note)
+    st.warning(tr(note))
 q = st.columns(4)
-q[0].metric("Diversity before", _fmt_quality(preview.before.diversity))
-q[1].metric("Diversity after", _fmt_quality(preview.after.diversity),
+q[0].metric(_("Diversity before"), _fmt_quality(preview.before.diversity))
+q[1].metric(_("Diversity after"), _fmt_quality(preview.after.diversity),
             delta=None if preview.after.diversity is None or preview.before.diversity is None
             else round(preview.after.diversity - preview.before.diversity, 3))
-q[2].metric("Novelty before (bits)", f"{preview.before.novelty:.2f}")
-q[3].metric("Novelty after (bits)", f"{preview.after.novelty:.2f}",
+q[2].metric(_("Novelty before (bits)"), f"{preview.before.novelty:.2f}")
+q[3].metric(_("Novelty after (bits)"), f"{preview.after.novelty:.2f}",
             delta=round(preview.after.novelty - preview.before.novelty, 2))
-st.caption("Diversity: 1 − mean cosine similarity of the items' text (higher = more varied). Novelty: mean "
-           "self-information of the items (higher = less mainstream).")
-_show_list(preview.frame(), "rec_list")
+st.caption(_("Diversity: 1 − mean cosine similarity of the items' text (higher = more varied). Novelty: mean "
+           "self-information of the items (higher = less mainstream)."))
+_show_list(preview, "rec_list")
 
 # ---- cold start -------------------------------------------------------------------------------------------
-st.header("3 · A customer without purchases")
+st.header(_("3 · A customer without purchases"))
 cold_ids = users.loc[users["purchases"] == 0, "user_id"].tolist()
-st.caption("Served from the profile (best sellers of their age band and region) and, if typed, their interests "
-           "matched on item text, so new items nobody has bought yet can be recommended too.")
-cold_choice = st.selectbox("Customer with no purchases", ["(anonymous visitor)", *cold_ids[:500]], key="rec_cold_user",
+st.caption(_("Served from the profile (best sellers of their age band and region) and, if typed, their interests "
+           "matched on item text, so new items nobody has bought yet can be recommended too."))
+cold_choice = st.selectbox(_("Customer with no purchases"), [ANONYMOUS, *cold_ids[:500]], key="rec_cold_user",
+                           format_func=lambda v: _(v) if v == ANONYMOUS else v,
                            index=1 if cold_ids else 0)
-interests = st.text_input("Interests in their own words (optional)", key="rec_interests",
-                          placeholder="e.g. trail running and good coffee")
-cold_u = None if cold_choice == "(anonymous visitor)" else service.find_user(cold_choice)
+interests = st.text_input(_("Interests in their own words (optional)"), key="rec_interests",
+                          placeholder=_("e.g. trail running and good coffee"))
+cold_u = None if cold_choice == ANONYMOUS else service.find_user(cold_choice)
 if interests.strip() and service.vectors is None:
-    st.warning("This catalogue has no item text, so typed interests cannot be matched.")
+    st.warning(_("This catalogue has no item text, so typed interests cannot be matched."))
     interests = ""
 cold = service.preview(cold_u, PreviewOptions(k=int(k), filter=flt, freshness=freshness), interests=interests or None)
-st.markdown(f"**Based on:** {cold.based_on}")
-_show_list(cold.frame(), "rec_cold_list")
+st.markdown(_("**Based on:** {based_on}").format(based_on=tr(cold.based_on)))
+_show_list(cold, "rec_cold_list")
 
 # ---- semantic search --------------------------------------------------------------------------------------
-st.header("4 · Answer a shopper's question")
-st.caption(f"Matches the question on item text (MiniLM), keeps price limits like “under 50”, then re-orders the "
-           f"best matches by {user_id}'s own model score. English works best.")
-question = st.text_input("Shopper's question", key="rec_search", placeholder="a gift for a runner under 50")
+st.header(_("4 · Answer a shopper's question"))
+st.caption(_("Matches the question on item text ({encoder}), keeps price limits like “under 50”, then re-orders the best matches by {user_id}'s own model score.").format(encoder=service.text_encoder, user_id=user_id))
+question = st.text_input(_("Shopper's question"), key="rec_search", placeholder=_("a gift for a runner under 50"))
 if question.strip():
     if service.vectors is None:
-        st.warning("This catalogue has no item text: semantic search is not available.")
+        st.warning(_("This catalogue has no item text: semantic search is not available."))
     else:
         found = service.search(question, u, k=int(k), flt=flt)
-        understood = [f"looking for “{found.parsed.text}”"]
+        understood = [_("looking for “{text}”").format(text=found.parsed.text)]
         if found.parsed.min_price is not None:
-            understood.append(f"price ≥ {found.parsed.min_price:g}")
+            understood.append(_("price ≥ {price}").format(price=f"{found.parsed.min_price:g}"))
         if found.parsed.max_price is not None:
-            understood.append(f"price ≤ {found.parsed.max_price:g}")
-        st.info("Understood: " + ", ".join(understood))
+            understood.append(_("price ≤ {price}").format(price=f"{found.parsed.max_price:g}"))
+        st.info(_("Understood: {what}").format(what=", ".join(understood)))
         for note in found.parsed.notes:
-            st.warning(f"Not understood: {note}")
+            st.warning(_("Not understood: {note}").format(note=tr(note)))
         if found.items:
-            st.dataframe(found.frame(), hide_index=True, key="rec_search_list",
+            dataframe(_with_reasons(found), hide_index=True, key="rec_search_list",
                          column_order=("rank", "title", "reason", "category", "price", "similarity", "item_id"),
                          column_config={"similarity": st.column_config.NumberColumn(format="%.2f"),
                                         "reason": st.column_config.TextColumn(width="large")})
         else:
-            st.warning("No item matches within these limits.")
+            st.warning(_("No item matches within these limits."))
 
 # ---- batch export -----------------------------------------------------------------------------------------
-st.header("5 · Batch and export")
-st.caption("Top-K for everyone or a segment with the current K, 'exclude bought' and filters; stored as a batch "
-           "and downloadable as CSV (cells that a spreadsheet would run as formulas are escaped).")
+st.header(_("5 · Batch and export"))
+st.caption(_("Top-K for everyone or a segment with the current K, 'exclude bought' and filters; stored as a batch "
+           "and downloadable as CSV (cells that a spreadsheet would run as formulas are escaped)."))
 b_segment = segment_picker(users, "rec_b_")
-if st.button("Compute and store batch", key="rec_batch_go", type="primary"):
+if st.button(_("Compute and store batch"), key="rec_batch_go", type="primary"):
     who = service.select_users(**b_segment.as_kwargs())
     if len(who) == 0:
-        st.warning("No customer in that segment.")
+        st.warning(_("No customer in that segment."))
     else:
-        with st.spinner(f"Scoring {len(who):,} customers…"):
+        with st.spinner(_("Scoring {n_who:,} customers…").format(n_who=len(who))):
             result = batch_recommend(service, who, k=int(k), exclude_seen=exclude_seen, flt=flt)
             config = {"k": int(k), "region": b_segment.region or ANY, "age_band": b_segment.age_band or ANY,
                       "activity": b_segment.activity or ANY,
                       "categories": list(chosen_cats), "exclude_seen": exclude_seen, "source": "page"}
             with store_session() as session:
                 batch_id = store_batch(session, service, result, config)
-        st.session_state["rec_batch"] = (batch_id, to_csv_bytes(result.csv_frame()), result.n_users, result.seconds)
+        st.session_state["rec_batch"] = (batch_id, result.csv_frame(), result.n_users, result.seconds)
 if "rec_batch" in st.session_state:
     batch_id, payload, n_users, seconds = st.session_state["rec_batch"]
-    st.success(f"Batch {batch_id}: {n_users:,} customers in {seconds:.2f}s.")
-    st.download_button("Download CSV", payload, file_name=f"recommendations-batch-{batch_id}.csv", mime="text/csv",
-                       key="rec_download")
+    st.success(_("Batch {batch_id}: {n_users:,} customers in {seconds:.2f}s.").format(batch_id=batch_id, n_users=n_users, seconds=seconds))
+    csv_download(payload, _("Download CSV"), f"recommendations-batch-{batch_id}.csv", "rec_download")
 with store_session() as session:
     batches = list_batches(session)
 if not batches.empty:
-    with st.expander(f"Stored batches ({len(batches)})"):
-        st.dataframe(batches.drop(columns=["config"]), hide_index=True)
+    with st.expander(_("Stored batches ({n_batches})").format(n_batches=len(batches))):
+        dataframe(batches.drop(columns=["config"]), hide_index=True)

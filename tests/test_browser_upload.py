@@ -89,8 +89,11 @@ def _selectbox_shows(page, label: str) -> str:
 
 
 @contextmanager
-def _chromium_page(height: int = 3000):
-    """A tall page in Debian's headless Chromium (a tall viewport: full-page shots cut Streamlit's inner scroll)."""
+def _chromium_page(height: int = 3000, **page_options):
+    """A tall page in Debian's headless Chromium (a tall viewport: full-page shots cut Streamlit's inner scroll).
+
+    `page_options` go to Playwright's new_page (e.g. locale="zh-CN" for the browser's language).
+    """
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; CI installs it)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
@@ -101,7 +104,7 @@ def _chromium_page(height: int = 3000):
                   "--disable-sync", "--no-first-run"],
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": height})
+            page = browser.new_page(viewport={"width": 1400, "height": height}, **page_options)
             page.set_default_timeout(90_000)
             yield page
         finally:

@@ -105,3 +105,19 @@ def test_cli_search(planted_url, capsys):
     assert payload["understood"]["max_price"] == 25
     assert payload["items"] and all(i["price"] <= 25 for i in payload["items"])
     assert np.mean([i["category"] == "Coffee" for i in payload["items"][:2]]) == 1.0
+
+
+def test_cli_all_to_csv_in_gb18030_reads_back_like_utf8(planted_url, tmp_path, capsys):
+    from core.__main__ import main
+
+    utf8, gb = tmp_path / "recs.csv", tmp_path / "recs_gb18030.csv"
+    assert main(["recommend", "--all", "--k", "3", "--out", str(utf8), "--no-store", "--json"]) == 0
+    assert main(["recommend", "--all", "--k", "3", "--out", str(gb), "--encoding", "gb18030", "--no-store",
+                 "--json"]) == 0
+    capsys.readouterr()
+    assert utf8.read_bytes().startswith(b"\xef\xbb\xbf") and not gb.read_bytes().startswith(b"\xef\xbb\xbf")
+    with open(utf8, encoding="utf-8-sig", newline="") as a, open(gb, encoding="gb18030", newline="") as b:
+        assert list(csv.reader(a)) == list(csv.reader(b))
+    with pytest.raises(SystemExit) as exit_:
+        main(["recommend", "--all", "--out", str(gb), "--encoding", "latin-1"])
+    assert exit_.value.code == 2 and "latin-1" in capsys.readouterr().err

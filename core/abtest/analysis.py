@@ -21,6 +21,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
 from core.abtest.planner import sample_size_plan
+from core.i18n import Message, join_lines
 
 SRM_THRESHOLD = 0.01  # a sample-ratio mismatch is flagged below this chi-square p-value
 DEFAULT_MDE = 0.02  # the relative lift the verdict talks about ("… would detect a 2 % lift")
@@ -386,10 +387,11 @@ def analyse(
 
     notes = []
     if len(others) > 1:
-        notes.append(f"{len(others)} arms are compared with {control}: p-values are Holm-corrected.")
+        notes.append(Message("{n} arms are compared with {control}: p-values are Holm-corrected.", n=len(others),
+                             control=control))
     if comps and comps[0].p_source == "CUPED":
-        notes.append("CUPED is on: the corrected p-values and the significance call use the pre-period-adjusted "
-                     "tests.")
+        notes.append(Message("CUPED is on: the corrected p-values and the significance call use the "
+                             "pre-period-adjusted tests."))
     result = Analysis(control, alpha, arms, comps, srm, "", bool(has_revenue), bool(has_pre), notes)
     result.verdict = verdict(result, mde=mde, power=power)
     return result
@@ -413,38 +415,41 @@ def verdict(result: Analysis, mde: float = DEFAULT_MDE, power: float = 0.8) -> s
     """What the test says, in words a marketer can act on."""
     lines = []
     if result.srm.flagged:
-        lines.append(
-            f"Warning: the arms' sizes do not match the planned split (sample-ratio mismatch, p = {result.srm.p_value:.2g}). "
-            "Assignment or logging is broken, so the figures below cannot be trusted until that is fixed."
-        )
+        lines.append(Message(
+            "Warning: the arms' sizes do not match the planned split (sample-ratio mismatch, p = {p}). "
+            "Assignment or logging is broken, so the figures below cannot be trusted until that is fixed.",
+            p=f"{result.srm.p_value:.2g}"))
     ctrl = result.arms[0]
     for c in result.comparisons:
         arm = next(a for a in result.arms if a.variant == c.variant)
-        ci = f"95 % interval {_pct(c.rel_ci[0])} to {_pct(c.rel_ci[1])}"
+        ci = Message("95 % interval {low} to {high}", low=_pct(c.rel_ci[0]), high=_pct(c.rel_ci[1]))
+        figures = dict(variant=c.variant, control=c.control, lift=f"{abs(c.rel_lift) * 100:.1f}",
+                       before=f"{ctrl.rate * 100:.2f}", after=f"{arm.rate * 100:.2f}", ci=ci,
+                       p=f"{c.p_conversion_holm:.2g}", chance=f"{c.chance_to_beat * 100:.0f}")
         if c.significant:
-            word = "more" if c.abs_lift > 0 else "fewer"
-            lines.append(
-                f"{c.variant}: converts {abs(c.rel_lift) * 100:.1f} % {word} users than {c.control} "
-                f"({ctrl.rate * 100:.2f} % → {arm.rate * 100:.2f} %, {ci}, p = {c.p_conversion_holm:.2g}); "
-                f"chance to beat {c.control}: {c.chance_to_beat * 100:.0f} %."
-            )
+            if c.abs_lift > 0:
+                lines.append(Message("{variant}: converts {lift} % more users than {control} ({before} % → {after} %, "
+                                     "{ci}, p = {p}); chance to beat {control}: {chance} %.", **figures))
+            else:
+                lines.append(Message("{variant}: converts {lift} % fewer users than {control} ({before} % → {after} %, "
+                                     "{ci}, p = {p}); chance to beat {control}: {chance} %.", **figures))
             continue
-        text = (
-            f"{c.variant}: no detectable difference in conversion from {c.control} "
-            f"({ctrl.rate * 100:.2f} % vs {arm.rate * 100:.2f} %, {ci}, p = {c.p_conversion_holm:.2g})"
-        )
+        text = Message("{variant}: no detectable difference in conversion from {control} ({before} % vs {after} %, "
+                       "{ci}, p = {p})", **figures)
         if 0 < ctrl.rate < 1 and 0 < ctrl.rate * (1 + mde) < 1:
             need = sample_size_plan(ctrl.rate, mde, relative=True, power=power, alpha=result.alpha,
                         n_arms=len(result.arms)).n_per_arm
             have = min(ctrl.users, arm.users)
             if need > have:
-                text += f"; about {need - have:,} more users per arm would detect a {mde * 100:g} % lift."
+                text = Message("{text}; about {more:,} more users per arm would detect a {mde} % lift.", text=text,
+                               more=need - have, mde=f"{mde * 100:g}")
             else:
-                text += f"; with {have:,} users per arm a {mde * 100:g} % lift would have been found, so any effect is smaller."
+                text = Message("{text}; with {have:,} users per arm a {mde} % lift would have been found, so any effect "
+                               "is smaller.", text=text, have=have, mde=f"{mde * 100:g}")
         else:
-            text += "."
+            text = Message("{text}.", text=text)
         lines.append(text)
-    return "\n".join(lines)
+    return join_lines(lines)
 
 
 # ---- what the page and the CLI show ---------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from typing import Literal
 
 import pandas as pd
 
+from core.i18n import Message
+
 MismatchChoice = Literal["drop", "keep"]
 MultiArmChoice = Literal["drop", "first"]
 DuplicateChoice = Literal["first", "drop"]
@@ -59,15 +61,19 @@ class HygieneReport:
 
     def lines(self) -> list[str]:
         """Plain-language summary for the page and the CLI."""
-        out = [f"{self.rows_in:,} exposure rows from {self.users_in:,} users."]
+        out = [Message("{rows:,} exposure rows from {users:,} users.", rows=self.rows_in, users=self.users_in)]
         if self.has_page:
-            verb = "dropped" if self.choices.get("mismatches") == "drop" else "kept as assigned"
-            out.append(f"{self.mismatched_rows:,} rows show another variant's page ({verb}).")
-        verb = "dropped" if self.choices.get("multi_arm") == "drop" else "kept at their first exposure"
-        out.append(f"{self.multi_arm_users:,} users were exposed to more than one arm ({verb}).")
-        verb = "first exposure kept" if self.choices.get("duplicates") == "first" else "those users dropped"
-        out.append(f"{self.duplicate_rows:,} duplicate exposure rows from {self.users_with_duplicates:,} users ({verb}).")
-        out.append(f"Analysed: {self.users_out:,} users, one exposure each.")
+            verb = (Message("dropped") if self.choices.get("mismatches") == "drop" else Message("kept as assigned"))
+            out.append(Message("{rows:,} rows show another variant's page ({verb}).", rows=self.mismatched_rows,
+                               verb=verb))
+        verb = Message("dropped") if self.choices.get("multi_arm") == "drop" else Message("kept at their first exposure")
+        out.append(Message("{users:,} users were exposed to more than one arm ({verb}).", users=self.multi_arm_users,
+                           verb=verb))
+        verb = (Message("first exposure kept") if self.choices.get("duplicates") == "first"
+                else Message("those users dropped"))
+        out.append(Message("{rows:,} duplicate exposure rows from {users:,} users ({verb}).", rows=self.duplicate_rows,
+                           users=self.users_with_duplicates, verb=verb))
+        out.append(Message("Analysed: {users:,} users, one exposure each.", users=self.users_out))
         return out
 
 

@@ -31,6 +31,7 @@ from core.abtest.metrics import (
 )
 from core.abtest.planner import SampleSizePlan, sample_size_plan
 from core.abtest.segments import MIN_USERS, SegmentBreakdown, breakdown
+from core.i18n import Message, join_lines
 
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
 
@@ -236,11 +237,12 @@ def experiment_report(frame: pd.DataFrame, options: ReportOptions | None = None)
                         correction=options.plan_correction)
 
     notes = list(analysis.notes)
-    notes.append(f"{len(results)} metric x arm tests corrected together ({options.correction}).")
+    notes.append(Message("{n} metric x arm tests corrected together ({correction}).", n=len(results),
+                         correction=options.correction))
     if math.isfinite(cap):
-        notes.append(f"Revenue capped at {cap:,.2f} per user before every revenue metric.")
+        notes.append(Message("Revenue capped at {cap} per user before every revenue metric.", cap=f"{cap:,.2f}"))
     if use_cuped:
-        notes.append("Proportion and mean metrics are CUPED-adjusted for the pre-period metric.")
+        notes.append(Message("Proportion and mean metrics are CUPED-adjusted for the pre-period metric."))
     opts = asdict(options)
     report = ExperimentReport(analysis, results, guards, segments, bayes, the_plan, cap, opts, "", notes)
     report.decision = decision_text(report)
@@ -252,22 +254,28 @@ def decision_text(report: ExperimentReport) -> str:
     lines = []
     moved = [m for m in report.metrics if m.significant]
     if moved:
-        lines.append("Significant after correction: " + "; ".join(
-            f"{m.metric} {m.variant} {m.rel_diff:+.1%}" if m.rel_diff == m.rel_diff else f"{m.metric} {m.variant}"
-            for m in moved) + ".")
+        items = [Message("{metric} {variant} {diff}", metric=Message(m.metric), variant=m.variant,
+                         diff=f"{m.rel_diff:+.1%}" if m.rel_diff == m.rel_diff else "") for m in moved]
+        joined = "; ".join(f"{{m{i}}}" for i in range(len(items)))  # a template of placeholders only
+        lines.append(Message("Significant after correction: {moved}.",
+                             moved=Message(joined, **{f"m{i}": item for i, item in enumerate(items)})))
     else:
-        lines.append("No metric differs from control after correcting for all metric x arm tests.")
+        lines.append(Message("No metric differs from control after correcting for all metric x arm tests."))
     failed = [g for g in report.guardrails if not g.non_inferior]
     for g in report.guardrails:
-        word = "holds" if g.non_inferior else "NOT shown"
-        lines.append(f"Guardrail {g.metric} ({g.variant}, at most {g.margin:.0%} worse): {word} "
-                     f"(p = {g.p_adjusted:.2g}).")
+        values = dict(metric=g.metric, variant=g.variant, margin=f"{g.margin:.0%}", p=f"{g.p_adjusted:.2g}")
+        if g.non_inferior:
+            lines.append(Message("Guardrail {metric} ({variant}, at most {margin} worse): holds (p = {p}).", **values))
+        else:
+            lines.append(Message("Guardrail {metric} ({variant}, at most {margin} worse): NOT shown (p = {p}).",
+                                 **values))
     conv = report.bayes[0] if report.bayes else None
     if conv:
         best = max(conv.arms, key=lambda a: a.p_best)
         choose = next(a for a in conv.arms if a.variant == conv.best)
-        lines.append(f"Bayesian: {best.variant} is best for conversion with probability {best.p_best:.0%}; "
-                     f"choosing {choose.variant} costs {choose.expected_loss * 100:.3f} points in expectation.")
+        lines.append(Message("Bayesian: {best} is best for conversion with probability {p_best}; choosing {choose} "
+                             "costs {loss} points in expectation.", best=best.variant, p_best=f"{best.p_best:.0%}",
+                             choose=choose.variant, loss=f"{choose.expected_loss * 100:.3f}"))
     if failed:
-        lines.append("Do not ship an arm whose guardrail is not shown to hold.")
-    return "\n".join(lines)
+        lines.append(Message("Do not ship an arm whose guardrail is not shown to hold."))
+    return join_lines(lines)

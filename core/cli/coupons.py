@@ -19,6 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="past randomised campaign (experiment id) to learn uplift from (default: newest)")
     parser.add_argument("--save", action="store_true", help="store the campaign and its assignments")
     parser.add_argument("--out", default=None, metavar="CSV", help="write the targeted list as CSV (formula cells escaped)")
+    parser.add_argument("--encoding", default="utf-8-sig", choices=["utf-8-sig", "gb18030", "gbk"],
+                        help="--out: CSV encoding (default UTF-8 with BOM; GB18030/GBK for Excel in Chinese Windows)")
     parser.add_argument("--top", type=int, default=20, help="targeted users to print (default 20; --json prints all)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -71,20 +73,19 @@ def _human(plan, top: int) -> str:
 def main(args: argparse.Namespace) -> int:
     from core.coupons import CampaignError
     from core.coupons.plan import plan_campaign, save_plan
+    from core.export import write_csv
     from db.engine import session_scope
 
     try:
         with session_scope(args.db) as session:
             spec = _load_spec(session, args.campaign)
             plan = plan_campaign(session, spec, experiment_id=args.experiment)
+            if args.out:  # before saving: a cell the encoding cannot hold (ValueError) stores and writes nothing
+                write_csv(plan.targets.drop(columns=["user_store_id"], errors="ignore"), args.out, args.encoding)
             saved = save_plan(session, plan).id if args.save else None
     except (CampaignError, ValueError, KeyError, FileNotFoundError) as exc:
         print(f"coupons: {exc}", file=sys.stderr)
         return 2
-    if args.out:
-        from core.export import write_csv
-
-        write_csv(plan.targets.drop(columns=["user_store_id"], errors="ignore"), args.out)
     payload = plan.to_dict(None if args.json else args.top)
     payload["saved_campaign_id"] = saved
     emit(payload, args.json, _human(plan, args.top))

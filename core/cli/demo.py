@@ -13,6 +13,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--users", type=int, default=DEFAULT_USERS, help=f"number of users (default {DEFAULT_USERS})")
     parser.add_argument("--items", type=int, default=DEFAULT_ITEMS, help=f"number of items (default {DEFAULT_ITEMS})")
+    parser.add_argument("--lang", choices=["en", "zh"], default="en",
+                        help="language of the item titles, categories and cities (default en; zh: Simplified Chinese)")
     parser.add_argument("--no-models", action="store_true", help="skip fitting and registering the baseline models")
     parser.add_argument("--no-lm", action="store_true",
                         help="do not queue the short background LM training (also: RECOLM_FIRST_START_LM=0)")
@@ -37,7 +39,8 @@ def main(args: argparse.Namespace) -> int:
             return 1
         try:
             summary = build_demo(session, seed=args.seed, n_users=args.users, n_items=args.items,
-                                 fit_models=not args.no_models, queue_lm=False if args.no_lm else None)
+                                 fit_models=not args.no_models, lang=args.lang,
+                                 queue_lm=False if args.no_lm else None)
         except ValueError as exc:
             emit({"built": False, "reason": str(exc)}, args.json, f"error: {exc}")
             return 2

@@ -33,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--age-band", default=None, help="--all: only this age band, e.g. 25-34")
     parser.add_argument("--activity", default=None, help="--all: activity bucket 0, 1-2, 3-5, 6-20, 20+")
     parser.add_argument("--out", default=None, help="--all: write the batch as CSV (formula cells escaped)")
+    parser.add_argument("--encoding", default="utf-8-sig", choices=["utf-8-sig", "gb18030", "gbk"],
+                        help="--out: CSV encoding (default UTF-8 with BOM; GB18030/GBK for Excel in Chinese Windows)")
     parser.add_argument("--no-reasons", action="store_true", help="--all: skip reasons (faster)")
     parser.add_argument("--no-store", action="store_true", help="--all: do not store the batch in the database")
     parser.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -110,9 +112,9 @@ def _batch(session, service, args, flt) -> int:
     config = {"k": args.k, "region": args.region, "age_band": args.age_band, "activity": args.activity,
               "categories": list(args.category), "min_price": args.min_price, "max_price": args.max_price,
               "exclude_seen": not args.include_seen, "source": "cli", "engine": engine}
+    if args.out:  # before storing: a cell the encoding cannot hold (ValueError, exit 2) stores and writes nothing
+        write_csv(result.csv_frame(), args.out, args.encoding)
     batch_id = None if args.no_store else store_batch(session, service, result, config)
-    if args.out:
-        write_csv(result.csv_frame(), args.out)
     payload = {"batch_id": batch_id, "users": result.n_users, "rows": len(result.frame), "model": service.model_label,
                "seconds": round(result.seconds, 3), "out": args.out, "engine": engine, "partitions": n_parts}
     emit(payload, args.json, f"{result.n_users} customers, {len(result.frame)} rows in {result.seconds:.2f}s"

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.i18n import Message
 from core.schema import ACTIVITY_BUCKETS, AGE_BANDS
 
 GOALS: tuple[str, ...] = ("conversion", "revenue")
@@ -36,10 +37,12 @@ class Coupon:
 
     def label(self) -> str:
         if self.kind == "fixed":
-            return f"{self.value:g} off"
+            return Message("{value} off", value=f"{self.value:g}")
         if self.kind == "percent":
-            return f"{self.value:g}% off" + (f" (max {self.cap:g})" if self.cap else "")
-        return "free shipping"
+            if self.cap:
+                return Message("{value}% off (max {cap})", value=f"{self.value:g}", cap=f"{self.cap:g}")
+            return Message("{value}% off", value=f"{self.value:g}")
+        return Message("free shipping")
 
     def face_value(self, price: float) -> float:
         """What the shop pays when the coupon is redeemed on an order worth `price`."""

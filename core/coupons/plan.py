@@ -16,6 +16,7 @@ from core.coupons.campaign import CampaignSpec
 from core.coupons.features import DAY, feature_matrix, make_scope, user_features
 from core.coupons.propensity import fit_propensity
 from core.coupons.targeting import Scores, campaign_totals, score_and_select, targeted
+from core.i18n import Message
 from core.interactions import InteractionData, from_store
 from core.models.base import Recommender
 from core.scoring import NoModelError, ScoringContext
@@ -155,12 +156,13 @@ def _resolve_model(session: Session, data: InteractionData, notes: list[str]) ->
         ctx = ScoringContext.from_store(session, data=data)
         return ctx.model, ctx.model_id, ctx.model_label
     except NoModelError:
-        notes.append("no active recommender: s(u, i) comes from a popularity model fitted on the fly")
+        notes.append(Message("no active recommender: s(u, i) comes from a popularity model fitted on the fly"))
     except (OSError, ValueError, KeyError) as exc:
         from db.registry import active_model
 
         row = active_model(session)
-        notes.append(f"active model {row.name} v{row.version} could not be loaded ({exc}); popularity used")
+        notes.append(Message("active model {name} v{version} could not be loaded ({error}); popularity used",
+                             name=row.name, version=row.version, error=exc))
     from core.models.popularity import Popularity
 
     return Popularity().fit(data), None, "popularity (fallback)"
@@ -246,7 +248,7 @@ def plan_campaign(
     bought = np.array([((ts >= now - spec.window_days * DAY) & (ts < now)).any() for ts in data.times], dtype=int)
     prop = fit_propensity(feature_matrix(then), bought, seed=spec.seed)
     if prop.model is None:
-        notes.append("too few buyers to fit a propensity model: everyone gets the base rate")
+        notes.append(Message("too few buyers to fit a propensity model: everyone gets the base rate"))
     p_now = prop.predict(feature_matrix(current))
     scores = Scores(propensity=p_now)
 
@@ -260,7 +262,8 @@ def plan_campaign(
         ex = _exposure_features(data, campaign_exposures(session, experiment_id), scope, model, now)
         t = ex["treated"].to_numpy()
         if min((t == 1).sum(), (t == 0).sum()) < 20:
-            notes.append(f"experiment {experiment_id} has fewer than 20 users in an arm: uplift not estimated")
+            notes.append(Message("experiment {id} has fewer than 20 users in an arm: uplift not estimated",
+                                 id=experiment_id))
             experiment_id = None
     if experiment_id is not None:
         X = feature_matrix(ex)
@@ -279,11 +282,12 @@ def plan_campaign(
             incr = (p1 - p0) * current["ref_price"].to_numpy(dtype=float)
         scores = Scores(propensity=p_now, p0=p0, p1=p1, incr_revenue=incr)
         reached = set(ex["activity"])
-        outside = np.where(current["activity"].isin(reached), "",
-                           "outside the past campaign's reach (activity bucket it never covered)").astype(object)
+        outside = np.full(len(current), "", dtype=object)
+        outside[~current["activity"].isin(reached).to_numpy()] = Message(
+            "outside the past campaign's reach (activity bucket it never covered)")
     else:
-        notes.append("no past randomised campaign: users are ranked by purchase propensity — NOT causal; "
-                     "a coupon may go to people who would have bought anyway")
+        notes.append(Message("no past randomised campaign: users are ranked by purchase propensity — NOT causal; "
+                             "a coupon may go to people who would have bought anyway"))
 
     current["user_store_id"] = data.users["store_id"].to_numpy()
     profile = data.users[[c for c in ("age_band", "gender", "region") if c in data.users]]

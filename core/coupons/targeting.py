@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.coupons.campaign import CampaignSpec
+from core.i18n import Message
 
 
 @dataclass
@@ -44,22 +45,22 @@ def eligibility(features: pd.DataFrame, profile: pd.DataFrame, user_keys: np.nda
         return profile[name].astype(object).to_numpy() if name in profile else np.full(n, None, dtype=object)
 
     if e.exclude_users:
-        rule(np.isin(np.asarray(user_keys).astype(str), [str(u) for u in e.exclude_users]), "excluded by name")
+        rule(np.isin(np.asarray(user_keys).astype(str), [str(u) for u in e.exclude_users]), Message("excluded by name"))
     if e.age_bands:
-        rule(~np.isin(col("age_band"), e.age_bands), "age band not targeted")
+        rule(~np.isin(col("age_band"), e.age_bands), Message("age band not targeted"))
     if e.genders:
-        rule(~np.isin(col("gender"), e.genders), "gender not targeted")
+        rule(~np.isin(col("gender"), e.genders), Message("gender not targeted"))
     if e.regions:
-        rule(~np.isin(col("region"), e.regions), "region not targeted")
+        rule(~np.isin(col("region"), e.regions), Message("region not targeted"))
     if e.activity:
-        rule(~features["activity"].isin(e.activity).to_numpy(), "activity bucket not targeted")
+        rule(~features["activity"].isin(e.activity).to_numpy(), Message("activity bucket not targeted"))
     days = features["days_since_last"].to_numpy(dtype=float)
     bought = features["n_purchases"].to_numpy() > 0
     if e.min_days_since_purchase is not None:
-        rule(bought & (days < e.min_days_since_purchase), f"bought less than {e.min_days_since_purchase:g} days ago")
+        rule(bought & (days < e.min_days_since_purchase), Message("bought less than {days} days ago", days=f"{e.min_days_since_purchase:g}"))
     if e.max_days_since_purchase is not None:
         rule(~bought | (days > e.max_days_since_purchase),
-             f"no purchase in the last {e.max_days_since_purchase:g} days")
+             Message("no purchase in the last {days} days", days=f"{e.max_days_since_purchase:g}"))
     return why
 
 
@@ -88,22 +89,35 @@ def select_under_budget(priority: np.ndarray, liability: np.ndarray, candidate: 
 
 def _reason(row: pd.Series, causal: bool, target: str) -> str:
     n, days = int(row["n_purchases"]), row["days_since_last"]
-    history = "never bought" if n == 0 else f"{n} purchase{'s' if n != 1 else ''}, last {days:.0f} days ago"
-    if causal:
-        head = (f"coupon lifts P(buy) {row['p0']:.0%} → {row['p1']:.0%} ({row['uplift']:+.1%}), "
-                f"expected profit {row['expected_profit']:+.2f}")
+    if n == 0:
+        history = Message("never bought")
+    elif n == 1:
+        history = Message("{n} purchase, last {days} days ago", n=n, days=f"{days:.0f}")
     else:
-        head = f"propensity {row['propensity']:.0%} (not causal: no past randomised campaign)"
-    return f"{head}; {history}; on {target}"
+        history = Message("{n} purchases, last {days} days ago", n=n, days=f"{days:.0f}")
+    if causal:
+        head = Message("coupon lifts P(buy) {p0} → {p1} ({uplift}), expected profit {profit}", p0=f"{row['p0']:.0%}",
+                       p1=f"{row['p1']:.0%}", uplift=f"{row['uplift']:+.1%}", profit=f"{row['expected_profit']:+.2f}")
+    else:
+        head = Message("propensity {propensity} (not causal: no past randomised campaign)",
+                       propensity=f"{row['propensity']:.0%}")
+    return Message("{head}; {history}; on {target}", head=head, history=history, target=target)
 
 
 def target_label(features: pd.DataFrame, titles: np.ndarray, spec: CampaignSpec) -> np.ndarray:
     if spec.scope == "shop":
-        return np.full(len(features), "whole shop", dtype=object)
+        return _objects([Message("whole shop")] * len(features))
     if spec.scope == "category":
-        return np.full(len(features), f"category {spec.category}", dtype=object)
+        return _objects([Message("category {category}", category=spec.category)] * len(features))
     top = features["top_item"].to_numpy()
-    return np.array([str(titles[i]) if i >= 0 else "whole shop (no recommendation)" for i in top], dtype=object)
+    return _objects([str(titles[i]) if i >= 0 else Message("whole shop (no recommendation)") for i in top])
+
+
+def _objects(values: list) -> np.ndarray:
+    """An object array that keeps core.i18n.Messages as they are (np.array would make them plain str)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def score_and_select(
@@ -124,8 +138,9 @@ def score_and_select(
     ref = out["ref_price"].to_numpy(dtype=float)
     face = np.array([spec.coupon.face_value(p) for p in ref])
     out["user_id"] = np.asarray(user_keys).astype(str)
-    out["coupon"] = spec.coupon.label()
-    out["target"] = target_label(out, titles, spec)
+    # Text columns hold Messages (object dtype), so the page can show them translated; CSV/DB see plain text.
+    out["coupon"] = pd.Series([spec.coupon.label()] * len(out), index=out.index, dtype=object)
+    out["target"] = pd.Series(target_label(out, titles, spec), index=out.index, dtype=object)
     out["propensity"] = scores.propensity
     out["liability"] = face
     why = eligibility(out, profile, user_keys, spec)
@@ -146,12 +161,14 @@ def score_and_select(
         priority = scores.propensity
         candidate = why == ""
     out["rank"] = select_under_budget(priority, face, candidate, spec)
-    status = np.where(out["rank"] > 0, "targeted", "over budget").astype(object)
+    status = _objects([Message("targeted") if r > 0 else Message("over budget") for r in out["rank"]])
     if scores.causal:
-        status[(why == "") & ~(priority > 0)] = "expected profit not positive"
-    status[why != ""] = ["ineligible: " + w for w in why[why != ""]]
-    out["status"] = status
-    out["reason"] = [_reason(r, scores.causal, t) for (_, r), t in zip(out.iterrows(), out["target"])]
+        status[(why == "") & ~(priority > 0)] = Message("expected profit not positive")
+    blocked = np.flatnonzero(why != "")
+    status[blocked] = _objects([Message("ineligible: {why}", why=w) for w in why[blocked]])
+    out["status"] = pd.Series(status, index=out.index, dtype=object)
+    out["reason"] = pd.Series([_reason(r, scores.causal, t) for (_, r), t in zip(out.iterrows(), out["target"])],
+                              index=out.index, dtype=object)
     return out
 
 

@@ -19,9 +19,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from core.demo import vocab_zh
 from core.demo.simulate import DemoShop, generate_shop
 
 DEMO_EXPERIMENT_NAME = "Demo: spring coupon campaign"
+DEMO_EXPERIMENT_NAMES = {"en": DEMO_EXPERIMENT_NAME, "zh": vocab_zh.EXPERIMENT_NAME}
 DEFAULT_SEED = 7
 DEFAULT_USERS = 3000
 DEFAULT_ITEMS = 1500
@@ -62,8 +64,9 @@ def build_demo(
     n_items: int = DEFAULT_ITEMS,
     fit_models: bool = True,
     queue_lm: bool | None = None,
+    lang: str = "en",
 ) -> DemoSummary:
-    """Generate the demo shop into the store (the caller's transaction commits it).
+    """Generate the demo shop into the store (the caller's transaction commits it); `lang="zh"`: in Chinese.
 
     `queue_lm` (default: core.config.first_start_lm()) also queues the first-start LM job once that commit is done
     (the worker reads the committed shop); its id lands in the summary's `lm_job_id`.
@@ -75,12 +78,13 @@ def build_demo(
     if get_meta(session, "demo") == "1":
         raise ValueError("this store already holds the demo shop; use a new store (--db) to build another one")
     t0 = time.perf_counter()
-    shop = generate_shop(seed=seed, n_users=n_users, n_items=n_items)
-    ds = new_dataset(session, "demo", "demo shop", mapping={"seed": seed, "n_users": n_users, "n_items": n_items})
+    shop = generate_shop(seed=seed, n_users=n_users, n_items=n_items, lang=lang)
+    ds = new_dataset(session, "demo", "demo shop",
+                     mapping={"seed": seed, "n_users": n_users, "n_items": n_items, "lang": lang})
     writer = ShopWriter(session, ds, unknown="drop")
     writer.upsert_users(shop.users[["user_id", "age", "gender", "region", "signup_date", "attributes"]])
     items = shop.items[["item_id", "title", "description", "category", "price", "brand", "listed_at"]].copy()
-    items["attributes"] = [{"product_type": n} for n in shop.items["_noun"]]
+    items["attributes"] = [{"product_type": n} for n in shop.items["_noun_label"]]
     writer.upsert_items(items)
     events = shop.events.assign(raw_action=shop.events["action"])
     result = writer.add_events(events)
@@ -93,6 +97,7 @@ def build_demo(
     ds.report = {
         "source": "demo generator",
         "seed": seed,
+        "lang": lang,
         "users": len(shop.users),
         "items": len(shop.items),
         "events": len(shop.events),
@@ -102,7 +107,7 @@ def build_demo(
 
     log = shop.exposures.rename(columns={"exposed_at": "timestamp"}).drop(columns=["segment"])
     log["user_store_id"] = log["user_id"].map(writer.user_ids)
-    exp = save_experiment(session, DEMO_EXPERIMENT_NAME, log, source="demo", control="control",
+    exp = save_experiment(session, DEMO_EXPERIMENT_NAMES[lang], log, source="demo", control="control",
                           config=shop.campaign)
     set_meta(session, "demo", "1")
     session.flush()
@@ -165,23 +170,24 @@ def queue_first_start_lm(url: str) -> int | None:
         return None
 
 
-def load_demo_if_empty(session: Session) -> bool:
-    """First start: build the default demo shop when the store holds no shop data. True when it did."""
+def load_demo_if_empty(session: Session, lang: str = "en") -> bool:
+    """First start: build the default demo shop (in `lang`) when the store holds no shop data. True when it did."""
     from db.shop_read import is_empty
 
     if not is_empty(session):
         return False
-    build_demo(session)
+    build_demo(session, lang=lang)
     return True
 
 
 def write_demo_csvs(
-    folder: str | Path, seed: int = DEFAULT_SEED, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT_ITEMS
+    folder: str | Path, seed: int = DEFAULT_SEED, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT_ITEMS,
+    lang: str = "en",
 ) -> dict[str, Path]:
     """The demo shop as a shop would export it: events.csv, items.csv, users.csv in the shop's own column names."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    shop: DemoShop = generate_shop(seed=seed, n_users=n_users, n_items=n_items)
+    shop: DemoShop = generate_shop(seed=seed, n_users=n_users, n_items=n_items, lang=lang)
     ev = shop.events
     events = pd.DataFrame(
         {
@@ -224,5 +230,5 @@ def write_demo_csvs(
     return paths
 
 
-__all__ = ["DEMO_EXPERIMENT_NAME", "DemoShop", "DemoSummary", "build_demo", "first_start_lm_request", "generate_shop",
-           "load_demo_if_empty", "queue_first_start_lm", "write_demo_csvs"]
+__all__ = ["DEMO_EXPERIMENT_NAME", "DEMO_EXPERIMENT_NAMES", "DemoShop", "DemoSummary", "build_demo",
+           "first_start_lm_request", "generate_shop", "load_demo_if_empty", "queue_first_start_lm", "write_demo_csvs"]

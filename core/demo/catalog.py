@@ -1,8 +1,9 @@
-"""The demo shop's catalogue: a dozen categories of items with composed English titles and descriptions.
+"""The demo shop's catalogue: a dozen categories of items with composed titles and descriptions (English or Chinese).
 
 Titles are built from brand / adjective / product-noun lists so the text encoder sees real signal
 (a "trail runner" reads close to "running shoes"); each noun knows its price range, whether it is a
-consumable (bought again) and which nouns typically follow it (after a camera, a lens).
+consumable (bought again) and which nouns typically follow it (after a camera, a lens). `lang="zh"` writes the
+same items in Simplified Chinese (core/demo/vocab_zh.py): the random draws are the same, only the words differ.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+
+from core.demo import vocab_zh
+
+LANGS: tuple[str, ...] = ("en", "zh")
 
 
 @dataclass(frozen=True)
@@ -209,12 +214,49 @@ CATEGORY_NAMES: tuple[str, ...] = tuple(c.name for c in CATEGORIES)
 PREMIUM_BRAND_FACTOR = 1.35
 
 
-def make_catalog(rng: np.random.Generator, n_items: int, start: datetime, end: datetime) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Words:
+    """One item's words in the catalogue's language."""
+
+    category: str
+    brand: str
+    adjective: str
+    noun: str
+    variant: str
+    feature: str
+
+
+def _words(lang: str, cat: Category, brand: str, adj: str, noun: Noun, variant: str, feature: str) -> _Words:
+    if lang == "en":
+        return _Words(cat.name, brand, adj, noun.name, variant, feature)
+    return _Words(vocab_zh.CATEGORIES[cat.name], vocab_zh.BRANDS[brand], vocab_zh.ADJECTIVES[adj],
+                  vocab_zh.NOUNS[noun.name], vocab_zh.unit_or(vocab_zh.VARIANTS, variant), vocab_zh.FEATURES[feature])
+
+
+def _title(lang: str, w: _Words) -> str:
+    if lang == "en":
+        return f"{w.brand} {w.adjective} {w.noun.capitalize()} {w.variant}"
+    return f"{w.brand} {w.adjective}{w.noun} {w.variant}"
+
+
+def _description(lang: str, w: _Words, consumable: bool) -> str:
+    if lang == "en":
+        return (f"{w.adjective} {w.noun} by {w.brand} {w.feature}. "
+                f"A {w.category.lower()} favourite{' — stock up and save' if consumable else ''}.")
+    return f"{w.brand}{w.adjective}{w.noun}，{w.feature}。{w.category}人气好物{'，囤货更划算' if consumable else ''}。"
+
+
+def make_catalog(
+    rng: np.random.Generator, n_items: int, start: datetime, end: datetime, lang: str = "en"
+) -> pd.DataFrame:
     """`n_items` items: item_id, title, description, category, price, brand, listed_at + simulation columns.
 
-    Simulation-only columns start with an underscore: _cat (category index), _noun, _consumable,
-    _repeat_days, _appeal (latent attractiveness). About 5% are new arrivals listed in the last three weeks.
+    Simulation-only columns start with an underscore: _cat (category index), _noun (English key, for the
+    follow-ups), _noun_label (the noun in `lang`), _consumable, _repeat_days, _appeal (latent attractiveness).
+    About 5% are new arrivals listed in the last three weeks.
     """
+    if lang not in LANGS:
+        raise ValueError(f"the demo catalogue speaks {' or '.join(LANGS)}, got lang={lang!r}")
     if n_items < len(CATEGORIES) * 4:
         raise ValueError(f"the demo catalogue needs at least {len(CATEGORIES) * 4} items, got n_items={n_items}")
     # Category sizes: roughly equal with some spread; every noun gets at least one item.
@@ -234,17 +276,15 @@ def make_catalog(rng: np.random.Generator, n_items: int, start: datetime, end: d
             brand = cat.brands[rng.integers(len(cat.brands))]
             adj = cat.adjectives[rng.integers(len(cat.adjectives))]
             variant = cat.variants[rng.integers(len(cat.variants))]
-            title = f"{brand} {adj} {noun.name.capitalize()} {variant}"
+            feature = cat.features[rng.integers(len(cat.features))]
+            words = _words(lang, cat, brand, adj, noun, variant, feature)
+            title = base = _title(lang, words)
             k = 2
             while title in seen_titles:
-                title = f"{brand} {adj} {noun.name.capitalize()} {variant} {k}"
+                title = f"{base} {k}"
                 k += 1
             seen_titles.add(title)
-            feature = cat.features[rng.integers(len(cat.features))]
-            description = (
-                f"{adj} {noun.name} by {brand} {feature}. "
-                f"A {cat.name.lower()} favourite{' — stock up and save' if noun.consumable else ''}."
-            )
+            description = _description(lang, words, noun.consumable)
             price = float(np.exp(rng.uniform(np.log(noun.low), np.log(noun.high))))
             if brand in premium:
                 price *= PREMIUM_BRAND_FACTOR
@@ -252,11 +292,12 @@ def make_catalog(rng: np.random.Generator, n_items: int, start: datetime, end: d
                 {
                     "title": title,
                     "description": description,
-                    "category": cat.name,
+                    "category": words.category,
                     "price": round(price, 0) - 0.01 if price > 20 else round(price, 1),
-                    "brand": brand,
+                    "brand": words.brand,
                     "_cat": ci,
                     "_noun": noun.name,
+                    "_noun_label": words.noun,
                     "_consumable": noun.consumable,
                     "_repeat_days": noun.repeat_days,
                 }

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from core.demo import vocab_zh
 from core.demo.catalog import CATEGORIES, make_catalog
 
 END = datetime(2026, 6, 1)
@@ -200,13 +201,15 @@ class _Uniforms:
         return self.buf[self.pos - 1]
 
 
-def generate_shop(seed: int = 7, n_users: int = 3000, n_items: int = 1500) -> DemoShop:
-    """The whole synthetic shop for `seed` (deterministic)."""
+def generate_shop(seed: int = 7, n_users: int = 3000, n_items: int = 1500, lang: str = "en") -> DemoShop:
+    """The whole synthetic shop for `seed` (deterministic). `lang="zh"`: the same shop in Chinese words."""
     if n_users < 50:
         raise ValueError(f"the demo shop needs at least 50 users, got n_users={n_users}")
     rng = np.random.default_rng(seed)
-    items = make_catalog(rng, n_items, START, END)
+    items = make_catalog(rng, n_items, START, END, lang=lang)
     users = _make_users(rng, n_users)
+    if lang == "zh":
+        users["region"] = users["region"].map(vocab_zh.REGIONS)
     cat = _Catalog(items)
     n_days = (END - START).days
     intensity = _daily_intensity(n_days)

@@ -12,15 +12,16 @@ from typing import Any
 
 import pandas as pd
 
+from core.i18n import N_
 from core.ingest.report import IngestError, OptionError
 from core.schema import ACTIONS, EVENTS, ITEMS, OTHER_ACTION, PURCHASE, USERS, TableSchema
 
 KINDS = ("events", "items", "users", "transactions")
-KIND_LABELS = {
-    "events": "Behaviour events (user, item, action, time)",
-    "items": "Item catalogue",
-    "users": "User profiles",
-    "transactions": "Transactions export (feeds events, items and users)",
+KIND_LABELS = {  # N_: shown translated by the Upload page
+    "events": N_("Behaviour events (user, item, action, time)"),
+    "items": N_("Item catalogue"),
+    "users": N_("User profiles"),
+    "transactions": N_("Transactions export (feeds events, items and users)"),
 }
 
 # Aliases per canonical field, best first; compared after normalising (lower case, no spaces/underscores/dashes).

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.config import n_threads
+from core.i18n import N_
 from core.interactions import InteractionData, history_matrix
 from core.models.base import Recommender
 
@@ -19,7 +20,7 @@ class EASE(Recommender):
     """
 
     kind = "ease"
-    label = "EASE (linear item-item)"
+    label = N_("EASE (linear item-item)")
 
     def __init__(self, lam: float = 500.0, max_items: int = 25000):
         self.lam = lam

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from core.i18n import N_
 from core.interactions import InteractionData, history_matrix
 from core.models.base import Recommender
 
@@ -18,7 +19,7 @@ class ItemKNN(Recommender):
     """
 
     kind = "itemknn"
-    label = "Item-to-item similarity (ItemKNN)"
+    label = N_("Item-to-item similarity (ItemKNN)")
 
     def __init__(self, neighbors: int = 100, shrink: float = 0.0):
         self.neighbors = neighbors

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from core.config import n_threads
+from core.i18n import N_
 from core.interactions import InteractionData
 from core.models.base import Param, ProgressCallback, Recommender
 from core.models.lm_network import (
@@ -46,37 +47,37 @@ class TransformerLM(Recommender):
     """Causal transformer LM over item tokens (GPT-2 from scratch, or a local HF checkpoint fine-tuned)."""
 
     kind = "lm"
-    label = "Transformer language model (recommended)"
+    label = N_("Transformer language model (recommended)")
     uses_validation = True
     supports_warm_start = True
     supports_base_checkpoint = True
     is_slow = True
     param_specs = (
-        Param("epochs", int, "Max epochs", "Passes over the data; early stopping usually ends sooner.", 1, 1000),
-        Param("max_minutes", float, "Time budget (min)",
-              "Wall-time budget, final refit included; training keeps its best epoch.", 0.5, 600.0, 0.5),
-        Param("patience", int, "Patience (epochs)",
-              "Stop after this many epochs without a better validation NDCG@10.", 1, 100),
-        Param("lr", float, "Learning rate", "Adam step size; halved after each 3 epochs without progress.",
+        Param("epochs", int, N_("Max epochs"), N_("Passes over the data; early stopping usually ends sooner."), 1, 1000),
+        Param("max_minutes", float, N_("Time budget (min)"),
+              N_("Wall-time budget, final refit included; training keeps its best epoch."), 0.5, 600.0, 0.5),
+        Param("patience", int, N_("Patience (epochs)"),
+              N_("Stop after this many epochs without a better validation NDCG@10."), 1, 100),
+        Param("lr", float, N_("Learning rate"), N_("Adam step size; halved after each 3 epochs without progress."),
               1e-5, 1e-1, fmt="%.5f"),
-        Param("n_layer", int, "Layers", "Transformer blocks.", 1, 12, group="architecture"),
-        Param("n_embd", int, "Width", "Size of each item's vector and of the hidden state.", 8, 1024, 8,
+        Param("n_layer", int, N_("Layers"), N_("Transformer blocks."), 1, 12, group="architecture"),
+        Param("n_embd", int, N_("Width"), N_("Size of each item's vector and of the hidden state."), 8, 1024, 8,
               group="architecture"),
-        Param("n_head", int, "Heads", "Attention heads; must divide the width.", 1, 16, group="architecture"),
-        Param("dropout", float, "Dropout", "Against over-fitting; high values suit sparse shops.", 0.0, 0.9, 0.05),
-        Param("weight_decay", float, "Weight decay (L2)", "Penalty on large weights.", 0.0, 1.0, 0.001, "%.4f"),
-        Param("batch_size", int, "Batch size", "Customers per training step.", 8, 4096, 8),
-        Param("max_len", int, "History length", "How many most recent purchases the model reads.", 2, 512),
-        Param("text_init", bool, "Text initialisation",
-              "Start each item's vector from its title, description and category."),
-        Param("lr_decay", float, "Learning-rate decay", "learning-rate factor after each plateau (1 = constant)",
+        Param("n_head", int, N_("Heads"), N_("Attention heads; must divide the width."), 1, 16, group="architecture"),
+        Param("dropout", float, N_("Dropout"), N_("Against over-fitting; high values suit sparse shops."), 0.0, 0.9, 0.05),
+        Param("weight_decay", float, N_("Weight decay (L2)"), N_("Penalty on large weights."), 0.0, 1.0, 0.001, "%.4f"),
+        Param("batch_size", int, N_("Batch size"), N_("Customers per training step."), 8, 4096, 8),
+        Param("max_len", int, N_("History length"), N_("How many most recent purchases the model reads."), 2, 512),
+        Param("text_init", bool, N_("Text initialisation"),
+              N_("Start each item's vector from its title, description and category.")),
+        Param("lr_decay", float, N_("Learning-rate decay"), N_("learning-rate factor after each plateau (1 = constant)"),
               group="advanced"),
-        Param("decay_patience", int, "Decay patience",
-              "epochs without validation gain before the learning rate is cut", group="advanced"),
-        Param("refit_epochs", int, "Refit epochs", "final epochs that also learn the validation purchases",
+        Param("decay_patience", int, N_("Decay patience"),
+              N_("epochs without validation gain before the learning rate is cut"), group="advanced"),
+        Param("refit_epochs", int, N_("Refit epochs"), N_("final epochs that also learn the validation purchases"),
               group="advanced"),
-        Param("refit_lr", float, "Refit learning rate", "learning rate of those final epochs", group="advanced"),
-        Param("seed", int, "Seed", "random seed", group="advanced"),
+        Param("refit_lr", float, N_("Refit learning rate"), N_("learning rate of those final epochs"), group="advanced"),
+        Param("seed", int, N_("Seed"), N_("random seed"), group="advanced"),
     )
 
     def __init__(
@@ -167,9 +168,11 @@ class TransformerLM(Recommender):
     def _text_vectors(self, data: InteractionData) -> np.ndarray | None:
         if not self.text_init or not data.has_text():
             return None
-        from core.text_encoder import encode_cached
+        from core.text_encoder import encode_cached, encoder_for
 
-        return encode_cached(data.item_texts())
+        texts = data.item_texts()
+        self.text_encoder_ = encoder_for(texts)  # new items' text must go through the same encoder
+        return encode_cached(texts)
 
     def _init_from_text(self, text: np.ndarray, emb_weight, offset: int) -> None:
         """Item token rows <- text vectors projected (PCA) to the model width, scaled like the random init."""
@@ -366,9 +369,9 @@ class TransformerLM(Recommender):
                 "This model was trained without item text (text_init off or the catalogue has no text), "
                 "so it cannot score text-only items"
             )
-        from core.text_encoder import encode
+        from core.text_encoder import MINILM, encode
 
-        vecs = encode(list(texts))
+        vecs = encode(list(texts), encoder=getattr(self, "text_encoder_", MINILM))
         x = np.hstack([vecs, np.ones((len(texts), 1), dtype=np.float32)])
         out = x @ self.text_map_
         return out[:, :-1].astype(np.float32), out[:, -1].astype(np.float32)
@@ -398,6 +401,7 @@ class TransformerLM(Recommender):
             "best_epoch": int(getattr(self, "best_epoch_", 0)),
             "best_val_ndcg10": float(getattr(self, "best_val_ndcg_", 0.0)),
             "history": getattr(self, "history_", []),
+            "text_encoder": getattr(self, "text_encoder_", None),
         }
         (path / "model.json").write_text(json.dumps(meta, default=str, indent=1))
         self.net_.backbone.config.save_pretrained(path / "backbone")
@@ -425,5 +429,8 @@ class TransformerLM(Recommender):
         model.best_epoch_ = meta.get("best_epoch", 0)
         model.best_val_ndcg_ = meta.get("best_val_ndcg10", 0.0)
         model.history_ = meta.get("history", [])
+        from core.text_encoder import MINILM
+
+        model.text_encoder_ = meta.get("text_encoder") or MINILM  # models saved before the choice used MiniLM
         return model
 

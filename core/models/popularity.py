@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.i18n import N_
 from core.interactions import InteractionData
 from core.models.base import Recommender
 
@@ -14,7 +15,7 @@ class Popularity(Recommender):
     """Score = number of purchases, each weighted by 0.5 ** (age / half_life_days) when a half-life is set."""
 
     kind = "popularity"
-    label = "Popularity baseline"
+    label = N_("Popularity baseline")
 
     def __init__(self, half_life_days: float | None = None):
         self.half_life_days = half_life_days

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.i18n import N_
 from core.interactions import InteractionData
 from core.models.base import Recommender
 
@@ -18,7 +19,7 @@ class SegmentPopularity(Recommender):
     """
 
     kind = "segment_popularity"
-    label = "Popularity per customer segment"
+    label = N_("Popularity per customer segment")
 
     def __init__(self, by: Sequence[str] = ("region", "age_band"), shrinkage: float = 20.0):
         self.by = list(by)

@@ -48,11 +48,14 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def interest_similarity(text: str, vectors: np.ndarray) -> np.ndarray:
-    """Cosine of every item's text vector to the typed interests (0 where an item has no text)."""
-    from core.text_encoder import encode
+def interest_similarity(text: str, vectors: np.ndarray, encoder: str | None = None) -> np.ndarray:
+    """Cosine of every item's text vector to the typed interests (0 where an item has no text).
 
-    query = encode([text.strip()])[0]
+    `encoder`: the one that made `vectors` (core.text_encoder.encoder_for of the catalogue; default MiniLM).
+    """
+    from core.text_encoder import MINILM, encode
+
+    query = encode([text.strip()], encoder=encoder or MINILM, query=True)[0]
     return (vectors @ query).astype(np.float32)
 
 
@@ -62,6 +65,7 @@ def cold_scores(
     user_index: int | None,
     vectors: np.ndarray | None = None,
     interests: str | None = None,
+    encoder: str | None = None,
 ) -> ColdScores:
     """Profile-based scores (segment popularity, shrunk to global) blended with interest similarity if typed."""
     users = np.asarray([user_index if user_index is not None else -1], dtype=np.int64)
@@ -73,6 +77,6 @@ def cold_scores(
         return ColdScores(scores=base.astype(np.float32), segment=segment)
     if vectors is None or not np.any(vectors):
         raise ValueError("interests need item text (titles or descriptions); this catalogue has none")
-    sim = interest_similarity(interests, vectors)
+    sim = interest_similarity(interests, vectors, encoder)
     blended = INTEREST_WEIGHT * _minmax(sim) + (1 - INTEREST_WEIGHT) * _minmax(base)
     return ColdScores(scores=blended.astype(np.float32), segment=segment, interest_similarity=sim)

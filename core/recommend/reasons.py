@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.i18n import Message
+
 SIMILAR_MIN_COSINE = 0.55
 SEGMENT_TOP_N = 20
 MIN_COBUYERS = 2  # co-purchase evidence needs at least this many other customers…
@@ -27,7 +29,7 @@ MAX_TITLE = 40
 @dataclass(frozen=True)
 class Reason:
     kind: str
-    text: str
+    text: str  # a core.i18n.Message: English, translatable where it is shown
     evidence: tuple[int, ...] = ()  # item indices of the user's history the reason cites
 
 
@@ -41,7 +43,7 @@ def segment_label(age_band: object, region: object) -> str | None:
     band = str(age_band).replace("-", "–") if isinstance(age_band, str) and age_band else None
     place = str(region) if isinstance(region, str) and region else None
     if band and place:
-        return f"{band} in {place}"
+        return Message("{band} in {place}", band=band, place=place)
     return band or place
 
 
@@ -159,8 +161,8 @@ def _one(ctx, item, pos, hist, co, sim, seg_rank, segment, is_fresh, is_explore)
             best_sim = int(hist[j])
     if is_fresh:
         if best_sim is not None:
-            return Reason("new", f"new arrival like {ctx.titles[best_sim]}", (best_sim,))
-        return Reason("new", "new arrival")
+            return Reason("new", Message("new arrival like {title}", title=ctx.titles[best_sim]), (best_sim,))
+        return Reason("new", Message("new arrival"))
     if len(hist):
         column = co[:, pos].astype(np.float64)
         if np.any(hist == item):  # a repeat buy: the user is in every count and is not evidence for itself
@@ -175,18 +177,22 @@ def _one(ctx, item, pos, hist, co, sim, seg_rank, segment, is_fresh, is_explore)
         if strong.any():
             lift = np.where(strong, lift, 0.0)
             top = [int(j) for j in np.lexsort((hist, -lift)) if lift[j] > 0][:2]
-            names = " and ".join(ctx.titles[hist[j]] for j in top)
             n = int(column[top[0]])
-            tail = "bought both" if len(top) == 1 else f"bought it with {ctx.titles[hist[top[0]]]}"
-            return Reason("copurchase", f"you bought {names} — {n} customers {tail}",
-                          tuple(int(hist[j]) for j in top))
+            evidence = tuple(int(hist[j]) for j in top)
+            if len(top) == 1:
+                text = Message("you bought {title} — {n} customers bought both", title=ctx.titles[hist[top[0]]], n=n)
+            else:
+                text = Message("you bought {title} and {title2} — {n} customers bought it with {title}",
+                               title=ctx.titles[hist[top[0]]], title2=ctx.titles[hist[top[1]]], n=n)
+            return Reason("copurchase", text, evidence)
         if best_sim is not None:
-            return Reason("similar", f"similar to {ctx.titles[best_sim]} you bought", (best_sim,))
+            return Reason("similar", Message("similar to {title} you bought", title=ctx.titles[best_sim]), (best_sim,))
     if is_explore:
-        return Reason("explore", "something new for you: outside your usual categories")
+        return Reason("explore", Message("something new for you: outside your usual categories"))
     if seg_rank is not None and seg_rank[item] < SEGMENT_TOP_N:
-        return Reason("segment", f"popular with {segment} (#{int(seg_rank[item]) + 1} there)")
+        return Reason("segment", Message("popular with {segment} (#{rank} there)", segment=segment,
+                                         rank=int(seg_rank[item]) + 1))
     rank = int(ctx.global_rank()[item])
     if ctx.counts[item] > 0:
-        return Reason("popular", f"best seller #{rank + 1} in the shop")
-    return Reason("popular", "recommended by the model (no purchases yet)")
+        return Reason("popular", Message("best seller #{rank} in the shop", rank=rank + 1))
+    return Reason("popular", Message("recommended by the model (no purchases yet)"))

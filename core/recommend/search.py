@@ -2,11 +2,13 @@
 
 1. Price limits are read from the text ("under 50", "below $30", "between 20 and 40", "50元以下", "unter 50")
    and removed from it; they become a hard filter.
-2. The rest is matched on item text with the shipped MiniLM encoder (cosine on unit vectors).
+2. The rest is matched on item text with the catalogue's encoder (core.text_encoder: MiniLM for English,
+   multilingual E5 for Chinese; cosine on unit vectors).
 3. The best text matches are re-ranked by the chosen user's model score s(u, i) (rank-normalised), so two
    shoppers asking the same question see their own order.
 What the parser cannot do is reported, not hidden: negation ("not", "without"), words found nowhere in the
-catalogue (often brands the shop does not sell), and non-English text (the encoder is English-trained).
+catalogue (often brands the shop does not sell), and non-English text where the encoder is English-trained.
+Notes are core.i18n.Messages (English text the page can translate).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from core.i18n import Message
 
 STRONG_SHARE = 0.75  # a "close match" has at least this share of the best match's similarity
 NUM = r"(\d+(?:[.,]\d+)?)"
@@ -32,7 +36,9 @@ _MIN = re.compile(
 )
 _MAX_ZH = re.compile(rf"{NUM}\s*(?:元|块)?\s*(?:以下|以内|之内)")
 _MIN_ZH = re.compile(rf"{NUM}\s*(?:元|块)?\s*以上")
-_NEGATION = re.compile(r"\b(not|no|without|except|excluding|don'?t|doesn'?t|never|nicht|ohne|sans|sin)\b|不|没有|无", re.I)
+# Chinese negation as phrases: a bare 无 / 不 is part of everyday product words (无线 wireless, 无糖 sugar-free, 不锈钢).
+_NEGATION = re.compile(r"\b(not|no|without|except|excluding|don'?t|doesn'?t|never|nicht|ohne|sans|sin)\b"
+                       r"|不要|不想要|不含|没有|除了", re.I)
 _WORD = re.compile(r"[a-z][a-z'’-]+", re.I)
 STOPWORDS = frozenset(
     "a an the for of to in on at by with and or my me i we you your our is are be it this that something some "
@@ -52,8 +58,11 @@ def _num(s: str) -> float:
     return float(s.replace(",", "."))
 
 
-def parse_query(query: str, vocabulary: set[str] | None = None) -> ParsedQuery:
-    """Price limits and the leftover text; notes name what the search does not understand."""
+def parse_query(query: str, vocabulary: set[str] | None = None, multilingual: bool = False) -> ParsedQuery:
+    """Price limits and the leftover text; notes name what the search does not understand.
+
+    `multilingual`: the catalogue's encoder reads Chinese too (no "English-trained" note then).
+    """
     if not isinstance(query, str) or not query.strip():
         raise ValueError("search query is empty: type what the shopper is looking for")
     text = query.strip()
@@ -77,27 +86,29 @@ def parse_query(query: str, vocabulary: set[str] | None = None) -> ParsedQuery:
     text = re.sub(r"\s+", " ", text).strip(" ,.;")
     parsed = ParsedQuery(text=text or query.strip(), min_price=lo, max_price=hi)
     if lo is not None and hi is not None and lo > hi:
-        parsed.notes.append(f"the price limits contradict each other (at least {lo:g}, at most {hi:g}); ignored")
+        parsed.notes.append(Message("the price limits contradict each other (at least {lo}, at most {hi}); ignored",
+                                    lo=f"{lo:g}", hi=f"{hi:g}"))
         parsed.min_price = parsed.max_price = None
     neg = _NEGATION.search(text)
     if neg:
-        parsed.notes.append(
-            f"negation is not understood: '{neg.group(0)}' is ignored, so the words after it are matched as if wanted"
-        )
+        parsed.notes.append(Message(
+            "negation is not understood: '{word}' is ignored, so the words after it are matched as if wanted",
+            word=neg.group(0)))
     letters = [c for c in text if c.isalpha()]
-    if letters and sum(c.isascii() for c in letters) / len(letters) < 0.5:
-        parsed.notes.append(
-            "the text encoder is trained on English: results for other languages are approximate"
-        )
+    if not multilingual and letters and sum(c.isascii() for c in letters) / len(letters) < 0.5:
+        parsed.notes.append(Message("the text encoder is trained on English: results for other languages are approximate"))
     if vocabulary:
         unknown = [w for w in _WORD.findall(text) if w.lower() not in STOPWORDS and w.lower() not in vocabulary
                    and len(w) > 2 and not _NEGATION.fullmatch(w)]
         if unknown:
             shown = ", ".join(f"'{w}'" for w in dict.fromkeys(unknown))
-            parsed.notes.append(
-                f"{shown} appear{'s' if len(unknown) == 1 else ''} nowhere in the catalogue (a brand the shop does not "
-                "sell?): matched by meaning only"
-            )
+            if len(unknown) == 1:
+                note = Message("{words} appears nowhere in the catalogue (a brand the shop does not sell?): "
+                               "matched by meaning only", words=shown)
+            else:
+                note = Message("{words} appear nowhere in the catalogue (a brand the shop does not sell?): "
+                               "matched by meaning only", words=shown)
+            parsed.notes.append(note)
     return parsed
 
 

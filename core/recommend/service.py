@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from core.i18n import Message
 from core.interactions import InteractionData
 from core.models.base import Recommender
 from core.recommend.cold_start import cold_scores, fit_segment_popularity
@@ -147,6 +148,13 @@ class RecommendationService:
         return encode_cached(self.texts)
 
     @cached_property
+    def text_encoder(self) -> str:
+        """The encoder behind `vectors` (by the catalogue's language); queries against them must use it too."""
+        from core.text_encoder import encoder_for
+
+        return encoder_for(self.texts)
+
+    @cached_property
     def reasons(self) -> ReasonContext:
         return ReasonContext.build(self.data, self.vectors)
 
@@ -271,12 +279,19 @@ class RecommendationService:
         if len(hist):
             scores = self.model_scores([hist], np.asarray([user_index]))[0].copy()
             n = len(hist)
-            return UserScores(scores, False, f"model {self.model_label} on {n} purchase{'s' if n != 1 else ''}")
-        cold = cold_scores(self.data, self.segpop, user_index, self.vectors if interests else None, interests)
-        parts = [f"popular with {cold.segment}" if cold.segment else "popular in the whole shop (no usable profile)"]
+            text = (Message("model {model} on {n} purchase", model=self.model_label, n=n) if n == 1
+                    else Message("model {model} on {n} purchases", model=self.model_label, n=n))
+            return UserScores(scores, False, text)
+        cold = cold_scores(self.data, self.segpop, user_index, self.vectors if interests else None, interests,
+                           self.text_encoder)
+        profile = (Message("popular with {segment}", segment=cold.segment) if cold.segment
+                   else Message("popular in the whole shop (no usable profile)"))
         if interests and interests.strip():
-            parts.insert(0, f"typed interests “{interests.strip()}”")
-        return UserScores(cold.scores.copy(), True, "no purchases yet: " + " + ".join(parts), cold.interest_similarity)
+            text = Message("no purchases yet: typed interests “{interests}” + {profile}", interests=interests.strip(),
+                           profile=profile)
+        else:
+            text = Message("no purchases yet: {profile}", profile=profile)
+        return UserScores(cold.scores.copy(), True, text, cold.interest_similarity)
 
     def allowed(self, flt: ItemFilter, history: np.ndarray | None = None) -> np.ndarray:
         mask = flt.mask(self.data.items, self.data.n_items)
@@ -307,9 +322,10 @@ class RecommendationService:
         items = self._recommendations(ranked.items, scores, reasons, fresh, ranked.explore)
         notes = []
         if len(items) < options.k:
-            notes.append(f"only {len(items)} items pass the filters")
+            notes.append(Message("only {n} items pass the filters", n=len(items)))
         if interests and interests.strip() and not cold:
-            notes.append("typed interests are used for customers without purchases; this one is served by the model")
+            notes.append(Message("typed interests are used for customers without purchases; "
+                                 "this one is served by the model"))
         counts = self.reasons.counts
         return Preview(
             user_index=user_index,
@@ -331,10 +347,11 @@ class RecommendationService:
             if not close[item]:
                 out.append(reason)
             elif reason.kind == "segment":
-                out.append(Reason("segment", f"{reason.text}; fits “{label}”"))
+                out.append(Reason("segment", Message("{reason}; fits “{label}”", reason=reason.text, label=label)))
+            elif fresh[item] > 0:
+                out.append(Reason("interest", Message("new arrival matching your interests “{label}”", label=label)))
             else:
-                prefix = "new arrival matching" if fresh[item] > 0 else "matches"
-                out.append(Reason("interest", f"{prefix} your interests “{label}”"))
+                out.append(Reason("interest", Message("matches your interests “{label}”", label=label)))
         return out
 
     @cached_property
@@ -381,10 +398,12 @@ class RecommendationService:
         vectors = self.vectors
         if vectors is None:
             raise ValueError("semantic search needs item titles or descriptions; this catalogue has no text")
-        parsed = parse_query(query, self.vocabulary)
+        from core.text_encoder import E5
+
+        parsed = parse_query(query, self.vocabulary, multilingual=self.text_encoder == E5)
         from core.text_encoder import encode
 
-        similarity = vectors @ encode([parsed.text])[0]
+        similarity = vectors @ encode([parsed.text], encoder=self.text_encoder, query=True)[0]
         bounds = ItemFilter(min_price=parsed.min_price, max_price=parsed.max_price)
         allowed = self.allowed(flt or ItemFilter()) & bounds.mask(self.data.items, self.data.n_items)
         allowed &= np.any(vectors != 0, axis=1)
@@ -400,9 +419,12 @@ class RecommendationService:
         reasons = []
         for n, item in enumerate(items):
             close = similarity[item] >= STRONG_SHARE * best
-            text = f"{'matches' if close else 'loosely related to'} “{label}” (text similarity {similarity[item]:.2f})"
+            sim = f"{similarity[item]:.2f}"
+            text = (Message("matches “{label}” (text similarity {similarity})", label=label, similarity=sim) if close
+                    else Message("loosely related to “{label}” (text similarity {similarity})", label=label,
+                                 similarity=sim))
             if base is not None and base[n].kind == "similar":
-                text += f"; {base[n].text}"
+                text = Message("{reason}; {similar}", reason=text, similar=base[n].text)
             reasons.append(Reason("search", text, base[n].evidence if base is not None else ()))
         scores = user_scores if user_scores is not None else similarity
         recs = self._recommendations(items, scores, reasons, self.fresh(), np.zeros(len(items), dtype=bool))

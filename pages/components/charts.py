@@ -6,6 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from pages.components.language import chart_labels
+
 
 def show(fig, key: str, height: int | None = None, compact: bool = False) -> None:
     """Render a plotly figure; `compact` drops the outer margins (timelines, small multiples)."""
@@ -18,4 +20,5 @@ def show(fig, key: str, height: int | None = None, compact: bool = False) -> Non
 
 def grouped_bars(frame: pd.DataFrame, x: str, y: str, color: str, key: str, **kwargs) -> None:
     """Bars of `y` per `x`, one colour per `color` value side by side."""
+    kwargs.setdefault("labels", chart_labels(x, y, color))
     show(px.bar(frame, x=x, y=y, color=color, barmode="group", **kwargs), key)

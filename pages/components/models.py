@@ -7,30 +7,34 @@ from typing import Any
 import streamlit as st
 
 from core.models import DEFAULT_KIND, MODEL_KINDS, Param, Recommender, model_class
+from pages.components.language import N_, _
 
 
 def kind_picker(key: str = "kind") -> str:
     """A model kind, the recommended one preselected, each shown with its class's label."""
     kinds = list(MODEL_KINDS)
-    return st.selectbox("Model", kinds, index=kinds.index(DEFAULT_KIND),
-                        format_func=lambda k: model_class(k).label or k, key=key)
+    return st.selectbox(_("Model"), kinds, index=kinds.index(DEFAULT_KIND),
+                        format_func=lambda k: _(model_class(k).label) if model_class(k).label else k, key=key)
 
 
-def registered_model_picker(models: list, active, label: str = "Model", key: str = "model",
+def registered_model_picker(models: list, active, label: str = N_("Model"), key: str = "model",
                             help: str | None = None) -> int:
     """A registered model's id, the active one preselected (`models`: registry rows, newest first)."""
-    labels = {f"{m.name} v{m.version} ({m.kind})" + (" · active" if m.is_active else ""): m.id for m in models}
+    labels = {(_("{name} v{version} ({kind}) · active") if m.is_active else _("{name} v{version} ({kind})")).format(
+        name=m.name, version=m.version, kind=m.kind): m.id for m in models}
     default = next((i for i, mid in enumerate(labels.values()) if active is not None and mid == active.id), 0)
-    return labels[st.selectbox(label, list(labels), index=default, key=key, help=help)]
+    return labels[st.selectbox(_(label), list(labels), index=default, key=key, help=help)]
 
 
 def _param_input(container, param: Param) -> Any:
     if param.type is bool:
-        return container.checkbox(param.label, bool(param.default), key=param.name, help=param.help)
+        return container.checkbox(_(param.label) if param.label else param.name, bool(param.default), key=param.name,
+                              help=_(param.help) if param.help else None)
     cast = param.type
     return container.number_input(
-        param.label, cast(param.low), cast(param.high), cast(param.default),
-        None if param.step is None else cast(param.step), format=param.fmt, key=param.name, help=param.help,
+        _(param.label) if param.label else param.name, cast(param.low), cast(param.high), cast(param.default),
+        None if param.step is None else cast(param.step), format=param.fmt, key=param.name,
+        help=_(param.help) if param.help else None,
     )
 
 

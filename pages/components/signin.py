@@ -11,6 +11,7 @@ import streamlit as st
 from core.auth.accounts import LOCAL, SignedIn, authenticate, sign_in_required
 from db.accounts import count_accounts
 from pages.common import store_session
+from pages.components.language import _
 
 _KEY = "_signed_in"
 
@@ -30,7 +31,7 @@ def current() -> SignedIn:
     """For pages: the signed-in user (app.py's gate guarantees one when sign-in is on)."""
     user = signed_in_user()
     if user is None:
-        st.error("Please sign in first.")
+        st.error(_("Please sign in first."))
         st.stop()
     return user
 
@@ -40,22 +41,22 @@ def actor() -> str:
 
 
 def sign_in_page() -> None:
-    st.title("Sign in to RecoLM")
+    st.title(_("Sign in to RecoLM"))
     with store_session() as session:
         n_users = count_accounts(session)
     if n_users == 0:
-        st.error("Sign-in is on, but no dashboard user exists yet. Create one in a terminal: "
-                 "`python -m core user add NAME --role admin`.")
+        st.error(_("Sign-in is on, but no dashboard user exists yet. Create one in a terminal: "
+                 "`python -m core user add NAME --role admin`."))
         return
     with st.form("sign_in"):
-        username = st.text_input("User name", key="signin_user")
-        password = st.text_input("Password", type="password", key="signin_password")
-        submitted = st.form_submit_button("Sign in", type="primary")
+        username = st.text_input(_("User name"), key="signin_user")
+        password = st.text_input(_("Password"), type="password", key="signin_password")
+        submitted = st.form_submit_button(_("Sign in"), type="primary")
     if submitted:
         with store_session() as session:
             user = authenticate(session, username, password)
         if user is None:
-            st.error("Wrong user name or password (or the account is disabled).")
+            st.error(_("Wrong user name or password (or the account is disabled)."))
         else:
             st.session_state[_KEY] = user
             st.rerun()
@@ -66,7 +67,7 @@ def sidebar(user: SignedIn) -> None:
     if not required():
         return
     with st.sidebar:
-        st.caption(f"Signed in as **{user.username}** ({user.role})")
-        if st.button("Sign out", key="sign_out"):
+        st.caption(_("Signed in as **{username}** ({role})").format(username=user.username, role=user.role))
+        if st.button(_("Sign out"), key="sign_out"):
             st.session_state.pop(_KEY, None)
             st.rerun()

@@ -1,0 +1,158 @@
+"""The dashboard's language: picked in the sidebar, kept in the URL (?lang=zh) and a one-year cookie.
+
+On a browser's first visit the language follows the browser (`st.context.locale`, navigator.language);
+afterwards the cookie wins, and a `?lang=` link wins over both. Pages translate with the `_` / `ngettext`
+here (they look the session's language up at call time), show core/ text with `tr` (reasons, notes: Messages)
+and format numbers with `number` / `percent` / `date` / `money`; the catalogue itself lives in core/i18n.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date as _date
+from datetime import datetime
+
+import streamlit as st
+
+from core import i18n
+from core.i18n import N_  # noqa: F401 - re-exported for pages that mark module-level constants
+from pages.components import labels as _labels
+
+KEY = "lang"  # session-state key of the selector, and the URL query parameter
+COOKIE = "recolm_lang"
+COOKIE_MAX_AGE_S = 365 * 24 * 3600
+
+
+def initial_lang() -> str:
+    """A session's first language: `?lang=` in the URL, else the cookie of an earlier visit, else the browser's."""
+    for value in (st.query_params.get(KEY), st.context.cookies.get(COOKIE), st.context.locale):
+        if isinstance(value, str) and value:  # (AppTest's client hands out mocks for cookies)
+            return i18n.normalize_lang(value)
+    return i18n.DEFAULT_LANG
+
+
+def current_lang() -> str:
+    """The session's language ('en' where none is chosen yet, e.g. a page run on its own in a test)."""
+    return i18n.normalize_lang(st.session_state.get(KEY))
+
+
+def _(message: str) -> str:
+    return i18n.translator(current_lang())(message)
+
+
+def tr(value: object) -> object:
+    """core/ text in the session's language: a core.i18n.Message with its values, a plain str as a msgid."""
+    return i18n.translate(value, i18n.translator(current_lang()))
+
+
+def label(key: object) -> object:
+    """A column id or data word (pages/components/labels.py) in the session's language; unknown keys as they are."""
+    return _labels.label(key, i18n.translator(current_lang()))
+
+
+def chart_labels(*keys: str) -> dict[str, object]:
+    """Plotly `labels=` for these column ids (axis and legend titles)."""
+    return {k: label(k) for k in keys}
+
+
+def translated_values(frame, *columns: str):
+    """Copy of `frame` whose `columns` hold translated words (chart legends and axes show the values themselves)."""
+    if current_lang() == i18n.DEFAULT_LANG:
+        return frame
+    return frame.assign(**{c: frame[c].map(label) for c in columns if c in frame})
+
+
+def translated_cells(frame):
+    """Copy of `frame` whose text cells that are core Messages (statuses, reasons) read in the session's language."""
+    if current_lang() == i18n.DEFAULT_LANG:
+        return frame
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(tr)
+    return out
+
+
+def date_ticks(fig) -> None:
+    """Date axes without English month names outside English (Plotly's own labels are English only)."""
+    if current_lang() != i18n.DEFAULT_LANG:
+        fig.update_xaxes(tickformat="%Y-%m-%d")
+
+
+def column_config(columns, config: dict | None = None) -> dict:
+    """`config` plus a translated label for every known column id (st.dataframe draws headers on a canvas)."""
+    out = dict(config or {})
+    if current_lang() == i18n.DEFAULT_LANG:
+        return out
+    for col in columns:
+        text = label(col)
+        if not isinstance(col, str) or text == col:
+            continue
+        cfg = out.get(col)
+        if cfg is None:
+            out[col] = {"label": text}
+        elif isinstance(cfg, dict) and cfg.get("label") in (None, "", col):
+            out[col] = {**cfg, "label": text}
+    return out
+
+
+def dataframe(data, **kwargs):
+    """st.dataframe with translated column headers (same arguments)."""
+    columns = getattr(data, "columns", None)
+    if columns is None and isinstance(data, list) and data and isinstance(data[0], dict):
+        columns = list(data[0])
+    if columns is not None:
+        kwargs["column_config"] = column_config(list(columns), kwargs.get("column_config"))
+    return st.dataframe(data, **kwargs)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.ngettext_for(current_lang())(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    return i18n.pgettext_for(current_lang())(context, message)
+
+
+def number(value: float | int, decimals: int | None = None) -> str:
+    return i18n.fmt_number(value, current_lang(), decimals)
+
+
+def percent(value: float, decimals: int = 1) -> str:
+    return i18n.fmt_percent(value, current_lang(), decimals)
+
+
+def date(value: _date | datetime, format: str = "medium") -> str:
+    return i18n.fmt_date(value, current_lang(), format)
+
+
+def money(value: float, currency: str = "CNY") -> str:
+    return i18n.fmt_money(value, currency, current_lang())
+
+
+def _remember(lang: str) -> None:
+    """Keep the choice in the URL (navigation clears query parameters) and in a cookie for the next visit."""
+    if st.query_params.get(KEY) != lang:
+        st.query_params[KEY] = lang
+    cookie = st.context.cookies.get(COOKIE)
+    if (not isinstance(cookie, str) or cookie != lang) and st.session_state.get("_lang_cookie") != lang:
+        st.html(
+            f"<script>document.cookie = '{COOKIE}={lang}; path=/; max-age={COOKIE_MAX_AGE_S}; SameSite=Lax';</script>",
+            unsafe_allow_javascript=True,
+        )
+        st.session_state["_lang_cookie"] = lang
+
+
+def language_selector() -> str:
+    """The sidebar's language picker (call once, in app.py, before st.navigation); returns 'en' or 'zh'."""
+    if KEY not in st.session_state:
+        st.session_state[KEY] = initial_lang()
+    with st.sidebar:
+        st.selectbox(
+            _("Language"),
+            list(i18n.LANGUAGE_NAMES),
+            format_func=i18n.LANGUAGE_NAMES.__getitem__,
+            key=KEY,
+        )
+        lang = current_lang()
+        _remember(lang)
+    return lang
