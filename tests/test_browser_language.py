@@ -68,7 +68,7 @@ NOT_ENGLISH = {
     "RecoLM", "EASE", "LM", "NDCG", "HR", "MRR", "CSV", "JSON", "GBK", "UTF", "GB", "CUPED", "SRM", "Qini", "MiniLM",
     "mSPRT", "Wald", "Welch", "Beta", "Binomial", "ID", "Adam", "Transformer", "Dropout", "GPT", "kNN", "MMR", "UTC",
     "Bonferroni", "Dunnett", "Cochran", "Vlog", "bootstrap", "zip", "gz", "csv", "unix", "seconds", "txt", "tsv",
-    "all", "multilingual", "small", "e5", "MB", "Hugging", "Face", "Qwen", "statsmodels",
+    "all", "multilingual", "small", "e5", "MB", "Hugging", "Face", "Qwen", "statsmodels", "API", "REST",
     # lower-case ids of methods and metrics: holm/bonferroni corrections, t_/x_learner, ndcg@10, hr@10
     "holm", "bonferroni", "dunnett", "learner", "ndcg", "hr", "mrr",
 }
