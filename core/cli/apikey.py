@@ -6,6 +6,7 @@ import argparse
 import getpass
 import sys
 
+from core.cli.options import db_after_action
 from core.cli.output import emit
 
 
@@ -17,24 +18,19 @@ def cli_actor() -> str:
         return "cli"
 
 
-def _db_here_too(parser: argparse.ArgumentParser) -> None:
-    """`--db` also after the action (`… create --name X --db URL`), without overriding one given before it."""
-    parser.add_argument("--db", default=argparse.SUPPRESS, help="SQLAlchemy URL of the store")
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = sub.add_parser("create", help="create a key and print it (once)")
-    _db_here_too(create)
+    db_after_action(create)
     create.add_argument("--name", required=True, help="what will use the key, e.g. 'web shop'")
     create.add_argument("--rate-limit", type=int, default=None, metavar="PER_MINUTE",
                         help="requests per minute for this key (default: the server's --rate-limit)")
     create.add_argument("--json", action="store_true")
     listing = sub.add_parser("list", help="list keys (prefix, name, created, revoked)")
-    _db_here_too(listing)
+    db_after_action(listing)
     listing.add_argument("--json", action="store_true")
     revoke = sub.add_parser("revoke", help="revoke a key by its id or prefix")
-    _db_here_too(revoke)
+    db_after_action(revoke)
     revoke.add_argument("key", help="the key's id or its shown prefix (rk_…)")
     revoke.add_argument("--json", action="store_true")
 

@@ -7,6 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.cli.options import db_after_action
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -18,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     }
     actions["revision"].add_argument("-m", "--message", required=True, help="what the revision changes")
     for p in actions.values():  # `db upgrade --db URL` as well as `db --db URL upgrade`
-        p.add_argument("--db", default=argparse.SUPPRESS, help="SQLAlchemy URL of the store")
+        db_after_action(p)
         p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 
 

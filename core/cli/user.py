@@ -7,28 +7,24 @@ import getpass
 import os
 import sys
 
+from core.cli.options import db_after_action
 from core.cli.output import emit
 
 PASSWORD_ENV = "RECOLM_PASSWORD"
 
 
-def _db_here_too(parser: argparse.ArgumentParser) -> None:
-    """`--db` also after the action (`… create --name X --db URL`), without overriding one given before it."""
-    parser.add_argument("--db", default=argparse.SUPPRESS, help="SQLAlchemy URL of the store")
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = sub.add_parser("add", help="add a user (the password is asked, or read from RECOLM_PASSWORD)")
-    _db_here_too(add)
+    db_after_action(add)
     add.add_argument("username")
     add.add_argument("--role", choices=["admin", "marketer"], default="marketer")
     add.add_argument("--json", action="store_true")
     listing = sub.add_parser("list", help="list users and roles")
-    _db_here_too(listing)
+    db_after_action(listing)
     listing.add_argument("--json", action="store_true")
     disable = sub.add_parser("disable", help="stop a user from signing in")
-    _db_here_too(disable)
+    db_after_action(disable)
     disable.add_argument("username")
     disable.add_argument("--json", action="store_true")
 
