@@ -98,6 +98,33 @@ def join_lines(lines: list[str]) -> Message:
     return Message(template, **{f"line{i}": line for i, line in enumerate(lines)})
 
 
+def message_data(value: object) -> object:
+    """A Message as JSON-ready data ({"msgid", "params"}), so a stored report still translates when read back."""
+    if isinstance(value, Message):
+        return {"msgid": value.template, "params": {k: _plain(message_data(v)) for k, v in value.params.items()}}
+    return value
+
+
+def _plain(value: object) -> object:
+    """A parameter as JSON can hold it: numpy scalars as Python numbers, anything else unknown as its text."""
+    if value is None or isinstance(value, (str, bool, int, float, dict)):
+        return value
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            pass
+    return str(value)
+
+
+def message_from_data(data: object) -> object:
+    """The inverse of `message_data`: the Message again (anything else as it is)."""
+    if isinstance(data, dict) and set(data) == {"msgid", "params"}:
+        return Message(data["msgid"], **{k: message_from_data(v) for k, v in data["params"].items()})
+    return data
+
+
 def translate(value: object, gettext: Callable[[str], str]) -> object:
     """A Message in `gettext`'s language; a plain str looked up as a msgid; anything else as it is."""
     if isinstance(value, Message):

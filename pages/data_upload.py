@@ -26,7 +26,7 @@ from core.ingest.reader import ENCODINGS, SEPARATORS
 from core.ingest.report import dropped_table
 from db.dataset_versions import list_datasets
 from pages.common import store_session
-from pages.components.language import N_, _, dataframe, pgettext
+from pages.components.language import N_, _, dataframe, label, pgettext, stored, tr
 
 NOT_MAPPED = N_("— not in this file —")
 SEPARATOR_LABELS = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab"), "|": N_("pipe"),
@@ -95,7 +95,7 @@ def _render_report(report: dict, title: str | None = None) -> None:
     if report.get("accepted"):
         st.success(_("Upload accepted: data set version {value}.").format(value=report.get('dataset_id')))
     else:
-        st.error(_("Upload rejected, the store is unchanged. {value}").format(value=report.get('error') or ''))
+        st.error(_("Upload rejected, the store is unchanged. {value}").format(value=stored(report.get('error') or '', report.get('error_i18n'))))
     flagged = sum(i["count"] for f in report.get("files", []) for i in f.get("flagged", {}).values())
     cols = st.columns(4)
     cols[0].metric(_("Rows read"), f"{report.get('rows_read', 0):,}")
@@ -104,12 +104,13 @@ def _render_report(report: dict, title: str | None = None) -> None:
     cols[3].metric(_("Rows flagged"), f"{flagged:,}", help=_("kept for the record, never counted as purchases"))
     table = dropped_table(report)
     if table:
-        dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+        rows = [{**r, "status": label(r["status"]), "what it means": tr(r["what it means"])} for r in table]
+        dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for f in report.get("files", []):
         written = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in f.get("written", {}).items())
         st.caption(_("{file} ({kind}; {value}, {value2} separated; times {value3}): {rows_read:,} read, {rows_kept:,} kept. {written}").format(file=f['file'], kind=f['kind'], value=f.get('encoding'), value2=f.get('separator'), value3=f.get('timestamp_format') or '–', rows_read=f['rows_read'], rows_kept=f['rows_kept'], written=written))
-        for w in f.get("warnings", []):
-            st.warning(f"{f['file']}: {w}")
+        for w, data in zip(f.get("warnings", []), f.get("warnings_i18n") or [None] * len(f.get("warnings", []))):
+            st.warning(f"{f['file']}: {stored(w, data)}")
 
 
 st.title(_("Upload data"))
@@ -137,7 +138,7 @@ for kind in kinds:
     try:
         fmt, sample = preview(source, encoding=encoding, separator=separator)
     except IngestError as exc:
-        st.error(str(exc))
+        st.error(tr(exc.text))
         problems.append(str(exc))
         continue
     st.caption(_("{name}: {encoding}, {separator_name} separated, {n_header} columns.").format(name=file.name, encoding=fmt.encoding, separator_name=_(SEPARATOR_LABELS.get(fmt.separator, fmt.separator_name)), n_header=len(fmt.header)))
@@ -146,7 +147,7 @@ for kind in kinds:
     try:
         mapping.validate(fmt.header, file.name)
     except IngestError as exc:
-        st.error(str(exc))
+        st.error(tr(exc.text))
         problems.append(str(exc))
     uploads.append(Upload(source, mapping))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.i18n import Message
 from core.ingest.report import FileReport
 
 MAX_FIELD_CHARS = 65_536  # no real shop cell is this large; a row holding one is dropped
@@ -37,7 +38,7 @@ _UNITS = r"^[^\d\-+.,]+|[^\d.,]+$"  # "£2.55", "3 pcs", "12,5 €"
 def drop_blank(chunk: pd.DataFrame, report: FileReport) -> pd.DataFrame:
     blank = chunk.isna().all(axis=1)
     if blank.any():
-        report.drop("blank_line", "the line is empty", chunk.index[blank])
+        report.drop("blank_line", Message('the line is empty'), chunk.index[blank])
         chunk = chunk[~blank]
     return chunk
 
@@ -63,20 +64,18 @@ def limit_sizes(df: pd.DataFrame, report: FileReport, source_cols: dict[str, str
         huge = lengths > MAX_FIELD_CHARS
         if col in ID_FIELDS:
             too_long = (lengths > MAX_ID_CHARS) & ~huge
-            report.drop(f"{col}_too_long", f"column {name!r}: an id longer than {MAX_ID_CHARS} characters",
+            report.drop(f"{col}_too_long", Message('column {name!r}: an id longer than {max_id_chars} characters', name=name, max_id_chars=MAX_ID_CHARS),
                         df.index[too_long])
             bad |= too_long
         if huge.any():
             report.drop("field_too_large",
-                        f"column {name!r}: a cell larger than {MAX_FIELD_CHARS:,} characters "
-                        f"(largest: {int(lengths.max()):,}); not shop data, the row is skipped", df.index[huge])
+                        Message('column {name!r}: a cell larger than {max_field_chars:,} characters (largest: {n_value:,}); not shop data, the row is skipped', name=name, max_field_chars=MAX_FIELD_CHARS, n_value=int(lengths.max())), df.index[huge])
             bad |= huge
         cut = (lengths > MAX_TEXT_CHARS) & ~huge
         if col not in ID_FIELDS and cut.any():
             df[col] = df[col].where(~cut, df[col].str.slice(0, MAX_TEXT_CHARS))
             lines = ", ".join(map(str, df.index[cut][:5]))
-            report.warn(f"column {name!r}: {int(cut.sum())} cell(s) longer than {MAX_TEXT_CHARS:,} characters were "
-                        f"cut to that length (lines {lines})")
+            report.warn(Message('column {name!r}: {n_value} cell(s) longer than {max_text_chars:,} characters were cut to that length (lines {lines})', name=name, n_value=int(cut.sum()), max_text_chars=MAX_TEXT_CHARS, lines=lines))
     return df[~bad]
 
 
@@ -84,7 +83,7 @@ def require(df: pd.DataFrame, fields: tuple[str, ...], report: FileReport, sourc
     for f in fields:
         missing = df[f].isna()
         if missing.any():
-            report.drop(f"missing_{f}", f"no {f} (column {source_cols.get(f, f)!r} is empty)", df.index[missing])
+            report.drop(f"missing_{f}", Message('no {f} (column {value!r} is empty)', f=f, value=source_cols.get(f, f)), df.index[missing])
             df = df[~missing]
     return df
 
@@ -110,12 +109,12 @@ class Deduplicator:
         dup = h.duplicated().to_numpy() | h.isin(self.seen).to_numpy()
         self.seen = np.concatenate([self.seen, h.to_numpy()[~dup]])
         if dup.any():
-            report.drop("duplicate_row", "the same line appears earlier in the file (kept once)", keep_index[dup])
+            report.drop("duplicate_row", Message('the same line appears earlier in the file (kept once)'), keep_index[dup])
         return keep_index[~dup]
 
 
-def _example(values: pd.Series, mask: pd.Series) -> str:
-    return f"{values[mask].iloc[0][:40]!r} on line {values.index[mask][0]}"
+def _example(values: pd.Series, mask: pd.Series) -> Message:
+    return Message("{value!r} on line {line}", value=values[mask].iloc[0][:40], line=int(values.index[mask][0]))
 
 
 def decimal_mark(values: pd.Series, separator: str, column: str, known: str | None = None) -> str | None:
@@ -128,14 +127,11 @@ def decimal_mark(values: pd.Series, separator: str, column: str, known: str | No
     comma = core.str.fullmatch(_COMMA_DECIMAL).fillna(False).astype(bool)
     point = core.str.fullmatch(_POINT_DECIMAL).fillna(False).astype(bool)
     if (comma.any() or known == ",") and (point.any() or known == "."):
-        said = {",": "decimal commas", ".": "decimal points"}
+        said = {",": Message("decimal commas"), ".": Message("decimal points")}
         if known:
             other = point if known == "," else comma
-            raise ValueError(f"column {column!r} switches from {said[known]} earlier in the file to "
-                             f"{said['.' if known == ',' else ',']} ({_example(core, other)}); "
-                             "export it with one decimal mark")
-        raise ValueError(f"column {column!r} mixes decimal commas ({_example(core, comma)}) and decimal points "
-                         f"({_example(core, point)}); export it with one decimal mark")
+            raise ValueError(Message('switches from {said} earlier in the file to {said2} ({value}); export it with one decimal mark', said=said[known], said2=said['.' if known == ',' else ','], value=_example(core, other)))
+        raise ValueError(Message('mixes decimal commas ({value}) and decimal points ({value2}); export it with one decimal mark', value=_example(core, comma), value2=_example(core, point)))
     if comma.any() or known == ",":
         return ","
     if point.any() or known == ".":
@@ -143,14 +139,11 @@ def decimal_mark(values: pd.Series, separator: str, column: str, known: str | No
     one_comma = core.str.fullmatch(_ONE_GROUP_COMMA).fillna(False).astype(bool)
     one_point = core.str.fullmatch(_ONE_GROUP_POINT).fillna(False).astype(bool)
     if one_comma.any() and separator != ",":  # in a comma file such a cell had to be quoted: US thousands
-        raise ValueError(f"column {column!r}: numbers such as {_example(core, one_comma)} could be thousands or "
-                         "decimals (1,234 = 1234 or 1.234?); export them without thousands separators")
+        raise ValueError(Message('numbers such as {value} could be thousands or decimals (1,234 = 1234 or 1.234?); export them without thousands separators', value=_example(core, one_comma)))
     if one_comma.any():
         return "."
     if one_point.any() and separator == ";":  # ; files come from decimal-comma locales, where 1.234 is 1234
-        raise ValueError(f"column {column!r}: numbers such as {_example(core, one_point)} in a semicolon-separated "
-                         "file could be thousands or decimals (1.234 = 1234 or 1.234?); export them without "
-                         "thousands separators")
+        raise ValueError(Message('numbers such as {value} in a semicolon-separated file could be thousands or decimals (1.234 = 1234 or 1.234?); export them without thousands separators', value=_example(core, one_point)))
     return "." if one_point.any() else None
 
 
@@ -167,7 +160,7 @@ def to_number(df: pd.DataFrame, col: str, report: FileReport, source_cols: dict[
     raw = df[col]
     non_finite = raw.str.fullmatch(_NON_FINITE, case=False).fillna(False).astype(bool)
     if non_finite.any():
-        report.drop(f"non_finite_{col}", f"column {name!r}: {_example(raw, non_finite)} is not a finite number",
+        report.drop(f"non_finite_{col}", Message('column {name!r}: {value} is not a finite number', name=name, value=_example(raw, non_finite)),
                     df.index[non_finite])
         df, raw = df[~non_finite], raw[~non_finite]
     core = raw.str.replace(_UNITS, "", regex=True)
@@ -180,7 +173,6 @@ def to_number(df: pd.DataFrame, col: str, report: FileReport, source_cols: dict[
     bad = raw.notna() & num.isna()
     if bad.any():
         lines = ", ".join(map(str, df.index[bad][:5]))
-        report.warn(f"column {name!r}: {int(bad.sum())} value(s) such as "
-                    f"{raw[bad].iloc[0][:40]!r} are not numbers and were left empty (lines {lines})")
+        report.warn(Message('column {name!r}: {n_value} value(s) such as {value!r} are not numbers and were left empty (lines {lines})', name=name, n_value=int(bad.sum()), value=raw[bad].iloc[0][:40], lines=lines))
     df[col] = num.astype("float64")
     return df

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.i18n import N_
+from core.i18n import N_, Message
 from core.ingest.report import IngestError, OptionError
 from core.schema import ACTIONS, EVENTS, ITEMS, OTHER_ACTION, PURCHASE, USERS, TableSchema
 
@@ -78,7 +78,7 @@ def normalise(name: str) -> str:
 def _fields_for(kind: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(required, one_of, optional) canonical fields a file of `kind` may fill."""
     if kind not in KINDS:
-        raise IngestError(f"unknown upload kind {kind!r}; use one of {', '.join(KINDS)}")
+        raise IngestError(Message('unknown upload kind {kind!r}; use one of {value}', kind=kind, value=', '.join(KINDS)))
     if kind == "transactions":
         extra = ("title", "description", "category", "brand", "age", "gender", "region")
         return EVENTS.required, (), EVENTS.optional + extra
@@ -103,11 +103,11 @@ class ColumnMapping:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise IngestError(f"unknown upload kind {self.kind!r}; use one of {', '.join(KINDS)}")
+            raise IngestError(Message('unknown upload kind {kind!r}; use one of {value}', kind=self.kind, value=', '.join(KINDS)))
         allowed = fields_for(self.kind)
         for f in self.columns:
             if f not in allowed:
-                raise OptionError(f"{f!r} is not a field of a {self.kind} file; fields: {', '.join(allowed)}")
+                raise OptionError(Message('{f!r} is not a field of a {kind} file; fields: {value}', f=f, kind=self.kind, value=', '.join(allowed)))
 
     def with_overrides(self, overrides: dict[str, str]) -> ColumnMapping:
         """`overrides`: source column → field ('' or 'ignore' unmaps the column)."""
@@ -126,20 +126,17 @@ class ColumnMapping:
         cols = ", ".join(header)
         for f, c in self.columns.items():
             if c not in header:
-                raise IngestError(f"field {f} is mapped to column {c!r}, which the file does not have; its "
-                                  f"columns are: {cols}", file=file, line=1, column=c)
+                raise IngestError(Message('field {f} is mapped to column {c!r}, which the file does not have; its columns are: {cols}', f=f, c=c, cols=cols), file=file, line=1, column=c)
         required, one_of, _ = _fields_for(self.kind)
         for f in required:
             if f not in self.columns:
-                raise IngestError(f"required column {f} is missing: no column of the header ({cols}) was recognised "
-                                  f"as {f}; map one (CLI: --map COLUMN={f})", file=file, line=1)
+                raise IngestError(Message('required column {f} is missing: no column of the header ({cols}) was recognised as {f}; map one (CLI: --map COLUMN={f})', f=f, cols=cols), file=file, line=1)
         if one_of and not any(f in self.columns for f in one_of):
-            raise IngestError(f"a {self.kind} file needs one of the columns {' or '.join(one_of)}; the header has: "
-                              f"{cols}; map one (CLI: --map COLUMN={one_of[0]})", file=file, line=1)
+            raise IngestError(Message('a {kind} file needs one of the columns {value}; the header has: {cols}; map one (CLI: --map COLUMN={one_of})', kind=self.kind, value=' or '.join(one_of), cols=cols, one_of=one_of[0]), file=file, line=1)
         used = list(self.columns.values())
         twice = sorted({c for c in used if used.count(c) > 1})
         if twice:
-            raise IngestError(f"column(s) {twice} are mapped to more than one field", file=file)
+            raise IngestError(Message('column(s) {twice} are mapped to more than one field', twice=twice), file=file)
 
     def extra_columns(self, header: list[str]) -> list[str]:
         used = set(self.columns.values())
@@ -221,7 +218,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
     out = {}
     for pair in pairs:
         if "=" not in pair:
-            raise OptionError(f"--map expects COLUMN=FIELD, got {pair!r}")
+            raise OptionError(Message('--map expects COLUMN=FIELD, got {pair!r}', pair=pair))
         col, target = pair.rsplit("=", 1)
         out[col.strip()] = target.strip()
     return out

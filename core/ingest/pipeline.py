@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core.i18n import Message
 from core.ingest import cleaning, timestamps
 from core.ingest.mapping import ActionTable, ColumnMapping, guess_mapping, map_actions
 from core.ingest.reader import FileFormat, Source, check_separator, read_chunks, sniff
@@ -45,11 +46,11 @@ class IngestOptions:
 
     def __post_init__(self) -> None:
         if self.unknown not in ("create", "drop"):
-            raise OptionError(f"unknown-id policy must be 'create' or 'drop', not {self.unknown!r}")
+            raise OptionError(Message("unknown-id policy must be 'create' or 'drop', not {unknown!r}", unknown=self.unknown))
         if self.chunk_rows < 1:
-            raise OptionError(f"chunk_rows must be positive, not {self.chunk_rows}")
+            raise OptionError(Message('chunk_rows must be positive, not {chunk_rows}', chunk_rows=self.chunk_rows))
         if self.max_bytes is not None and self.max_bytes < 1:
-            raise OptionError(f"max_bytes must be positive, not {self.max_bytes}")
+            raise OptionError(Message('max_bytes must be positive, not {max_bytes}', max_bytes=self.max_bytes))
         self.separator = check_separator(self.separator)
 
 
@@ -67,7 +68,7 @@ def ingest(session: Session, uploads: list[Upload], options: IngestOptions | Non
     report = ValidationReport()
     started = time.perf_counter()
     if not uploads:
-        report.accepted, report.error = False, "nothing to upload: no files given"
+        report.accepted, report.error = False, Message("nothing to upload: no files given")
         raise UploadRejected(report)
     uploads = sorted(uploads, key=lambda u: _ORDER.get(u.source.kind, 9))
     kinds = "+".join(dict.fromkeys(u.source.kind for u in uploads))
@@ -79,7 +80,7 @@ def ingest(session: Session, uploads: list[Upload], options: IngestOptions | Non
             fmt = sniff(up.source, options.encoding, options.separator, options.max_bytes)
             mapping = up.mapping or guess_mapping(up.source.kind, fmt.header)
             if mapping.kind != up.source.kind:
-                raise IngestError(f"the mapping is for a {mapping.kind} file, the file is a {up.source.kind} file",
+                raise IngestError(Message('the mapping is for a {kind} file, the file is a {kind2} file', kind=mapping.kind, kind2=up.source.kind),
                                   file=up.source.name)
             mapping.validate(fmt.header, up.source.name)
             formats.append((up, fmt, mapping))
@@ -93,13 +94,13 @@ def ingest(session: Session, uploads: list[Upload], options: IngestOptions | Non
             _FileIngest(up.source, fmt, mapping, writer, file_report, options).run()
         for f in report.files:
             if f.rows_kept == 0:
-                raise IngestError(f"no row could be kept ({_top_reasons(f)})", file=f.file)
+                raise IngestError(Message('no row could be kept ({value})', value=_top_reasons(f)), file=f.file)
         if options.strict and report.rows_dropped:
             worst = [f for f in report.files if f.rows_dropped][0]
-            raise IngestError(f"strict upload: {report.rows_dropped} row(s) would be dropped ({_top_reasons(worst)})",
+            raise IngestError(Message('strict upload: {rows_dropped} row(s) would be dropped ({value})', rows_dropped=report.rows_dropped, value=_top_reasons(worst)),
                               file=worst.file)
     except IngestError as exc:
-        report.accepted, report.error = False, str(exc)
+        report.accepted, report.error = False, exc.text
         report.seconds = time.perf_counter() - started
         raise UploadRejected(report) from exc
     finally:
@@ -136,8 +137,11 @@ def _roomy_sqlite_cache(session: Session, on: bool = True) -> None:
 def _top_reasons(f: FileReport) -> str:
     issues = sorted(f.dropped.values(), key=lambda i: -i.count)[:3]
     if not issues:
-        return "the file has no data rows"
-    return "; ".join(f"{i.count} row(s): {i.message} (e.g. line {i.examples[0]})" for i in issues)
+        return Message("the file has no data rows")
+    parts = [Message("{count} row(s): {message} (e.g. line {line})", count=i.count, message=i.message, line=i.examples[0])
+             for i in issues]
+    template = "; ".join(f"{{p{n}}}" for n in range(len(parts)))  # only joins: nothing to translate
+    return Message(template, **{f"p{n}": p for n, p in enumerate(parts)})
 
 
 class _FileIngest:
@@ -165,9 +169,9 @@ class _FileIngest:
     def run(self) -> None:
         kind = self.source.kind
         if kind in ("events", "transactions") and self.extra:
-            self.report.warn(f"columns not used: {', '.join(self.extra)}")
+            self.report.warn(Message('columns not used: {value}', value=', '.join(self.extra)))
         if kind == "events" and "action_type" not in self.cols and not self.mapping.all_purchases:
-            self.report.warn("no action column is mapped: every row is counted as a purchase")
+            self.report.warn(Message('no action column is mapped: every row is counted as a purchase'))
         for chunk in read_chunks(self.source, self.fmt, self.options.chunk_rows,
                                  self.options.max_bytes):
             self.report.rows_read += len(chunk)
@@ -182,10 +186,9 @@ class _FileIngest:
             if self.options.progress:
                 self.options.progress(self.source.name, self.report.rows_read)
         if self.actions.unknown:
-            self.report.warn(f"action values not recognised, stored as '{OTHER_ACTION}': "
-                             f"{', '.join(sorted(self.actions.unknown)[:20])}")
+            self.report.warn(Message("action values not recognised, stored as '{other_action}': {value}", other_action=OTHER_ACTION, value=', '.join(sorted(self.actions.unknown)[:20])))
         if self.actions.cancellations:
-            self.report.warn(f"action values read as cancellations: {', '.join(sorted(self.actions.cancellations))}")
+            self.report.warn(Message('action values read as cancellations: {value}', value=', '.join(sorted(self.actions.cancellations))))
 
     # ---- cleaning ---------------------------------------------------------------------------
     def _clean(self, chunk: pd.DataFrame) -> pd.DataFrame:
@@ -208,7 +211,7 @@ class _FileIngest:
             key = self.required[0]
             dup = df[key].duplicated(keep="last")
             if dup.any():
-                report.drop(f"repeated_{key}", f"the same {key} appears again further down; the later line is used",
+                report.drop(f"repeated_{key}", Message('the same {key} appears again further down; the later line is used', key=key),
                             df.index[dup])
                 df = df[~dup]
         for f in ("quantity", "price", "age"):
@@ -216,12 +219,11 @@ class _FileIngest:
                 df = cleaning.to_number(df, f, report, cols, self._decimal_mark(df, f))
         if "price" in df.columns:
             negative = df["price"] < 0
-            report.flag("negative_price", f"column {cols['price']!r}: a negative price (stored as given; a refund "
-                        "or a typo?)", df.index[negative])
+            report.flag("negative_price", Message('column {price!r}: a negative price (stored as given; a refund or a typo?)', price=cols['price']), df.index[negative])
         if "age" in df.columns:
             odd = df["age"].notna() & ((df["age"] < 0) | (df["age"] > 120))
             if odd.any():
-                report.warn(f"column {cols['age']!r}: {int(odd.sum())} age(s) outside 0-120 were left empty")
+                report.warn(Message('column {age!r}: {n_value} age(s) outside 0-120 were left empty', age=cols['age'], n_value=int(odd.sum())))
                 df.loc[odd, "age"] = float("nan")
         return df
 
@@ -230,15 +232,14 @@ class _FileIngest:
         try:
             mark = cleaning.decimal_mark(df[f], self.fmt.separator, self.cols[f], self.marks.get(f))
         except ValueError as exc:
-            raise IngestError(str(exc), file=self.source.name, column=self.cols[f]) from exc
+            raise IngestError(exc.args[0], file=self.source.name, column=self.cols[f]) from exc
         if mark is not None:
             self.marks[f] = mark
         return mark
 
     def _flag_future(self, df: pd.DataFrame, f: str) -> None:
         later = df[f] > self.future_after
-        self.report.flag(f"future_{f}", f"column {self.cols[f]!r}: a time after {self.future_after:%Y-%m-%d} (in the "
-                         "future when uploaded; stored as given: a wrong clock or a placeholder date?)",
+        self.report.flag(f"future_{f}", Message('column {cols!r}: a time after {future_after} (in the future when uploaded; stored as given: a wrong clock or a placeholder date?)', cols=self.cols[f], future_after=self.future_after.strftime("%Y-%m-%d")),
                          df.index[later.fillna(False).astype(bool)])
 
     def _parse_time(self, df: pd.DataFrame, f: str, required: bool) -> pd.DataFrame:
@@ -253,36 +254,30 @@ class _FileIngest:
                 if sample.empty:
                     return df
                 if not required:  # an optional date column that holds no dates is left out, not fatal
-                    self.report.warn(f"column {col!r} does not hold dates (e.g. {sample.iloc[0][:40]!r} on line "
-                                     f"{sample.index[0]}); it was not used for {f}")
+                    self.report.warn(Message('column {col!r} does not hold dates (e.g. {value!r} on line {index}); it was not used for {f}', col=col, value=sample.iloc[0][:40], index=sample.index[0], f=f))
                     self.ts_formats[f] = timestamps.TimestampFormat("unusable")
                     return df.drop(columns=[f])
                 raise IngestError(
-                    f"cannot read the times: values such as {sample.iloc[0][:40]!r} (line {sample.index[0]}) "
-                    "match none of ISO 8601 (2024-03-01 14:30), d/m/Y or m/d/Y with optional time, Y/m/d, "
-                    "Unix seconds or milliseconds; check the column mapping or set the timestamp format",
+                    Message('cannot read the times: values such as {value!r} (line {index}) match none of ISO 8601 (2024-03-01 14:30), d/m/Y or m/d/Y with optional time, Y/m/d, Unix seconds or milliseconds; check the column mapping or set the timestamp format', value=sample.iloc[0][:40], index=sample.index[0]),
                     file=self.source.name, line=int(sample.index[0]), column=col)
             self.ts_formats[f] = fmt
             if f == "timestamp":
                 self.report.timestamp_format = fmt.format
             if fmt.warning:
-                self.report.warn(f"column {col!r}: {fmt.warning}")
+                self.report.warn(Message('column {col!r}: {warning}', col=col, warning=fmt.warning))
         try:
             parsed = timestamps.parse(df[f], fmt.format)
         except ValueError as exc:
-            raise IngestError(f"the timestamp format {fmt.format!r} is not valid ({exc}); use strftime codes such "
-                              "as %d/%m/%Y %H:%M, or ISO8601, unix-seconds, unix-milliseconds",
+            raise IngestError(Message('the timestamp format {format!r} is not valid ({exc}); use strftime codes such as %d/%m/%Y %H:%M, or ISO8601, unix-seconds, unix-milliseconds', format=fmt.format, exc=exc),
                               file=self.source.name, column=col) from exc
         bad = parsed.isna() & df[f].notna()
         df[f] = parsed
         if bad.any():
             if required:
-                self.report.drop(f"bad_{f}", f"column {col!r}: not a valid time in the file's format {fmt.format} "
-                                 f"(or outside {timestamps.MIN_YEAR}-{timestamps.MAX_YEAR})", df.index[bad])
+                self.report.drop(f"bad_{f}", Message("column {col!r}: not a valid time in the file's format {format} (or outside {min_year}-{max_year})", col=col, format=fmt.format, min_year=timestamps.MIN_YEAR, max_year=timestamps.MAX_YEAR), df.index[bad])
                 df = df[~bad]
             else:
-                self.report.warn(f"column {col!r}: {int(bad.sum())} unreadable date(s) left empty "
-                                 f"(e.g. line {df.index[bad][0]})")
+                self.report.warn(Message('column {col!r}: {n_value} unreadable date(s) left empty (e.g. line {value})', col=col, n_value=int(bad.sum()), value=df.index[bad][0]))
         return df
 
     # ---- writing ----------------------------------------------------------------------------
@@ -303,7 +298,7 @@ class _FileIngest:
                 self.actions.unknown |= table.unknown
             missing = raw.isna()
             if missing.any():
-                self.report.drop("missing_action_type", f"no action (column {self.cols['action_type']!r} is empty)",
+                self.report.drop("missing_action_type", Message('no action (column {action_type!r} is empty)', action_type=self.cols['action_type']),
                                  df.index[missing])
                 out, df, raw = out[~missing], df[~missing], raw[~missing]
             out["action"] = raw.map(self.actions.actions)
@@ -319,10 +314,8 @@ class _FileIngest:
         flagged = flag.notna()
         if flagged.any():
             cancel = flag == FLAG_CANCELLATION
-            self.report.flag(FLAG_CANCELLATION, "a cancellation (invoice starting with C, or a cancel/refund action): "
-                             "kept for the record, never counted as a purchase", out.index[cancel])
-            self.report.flag(FLAG_NEGATIVE_QUANTITY, "a negative quantity (a return or correction): kept for the "
-                             "record, never counted as a purchase", out.index[flag == FLAG_NEGATIVE_QUANTITY])
+            self.report.flag(FLAG_CANCELLATION, Message('a cancellation (invoice starting with C, or a cancel/refund action): kept for the record, never counted as a purchase'), out.index[cancel])
+            self.report.flag(FLAG_NEGATIVE_QUANTITY, Message('a negative quantity (a return or correction): kept for the record, never counted as a purchase'), out.index[flag == FLAG_NEGATIVE_QUANTITY])
             out["raw_action"] = out["raw_action"].where(~flagged | out["raw_action"].notna(), out["action"])
             out.loc[flagged, "action"] = OTHER_ACTION
         out["flag"] = flag
@@ -338,11 +331,11 @@ class _FileIngest:
             self._feed_profiles(df)
         result = self.writer.add_events(events.reset_index(drop=True), events.index.to_numpy())
         r = self.report
-        r.drop("unknown_user", "the user id is not in the store (unknown ids are set to 'drop')",
+        r.drop("unknown_user", Message("the user id is not in the store (unknown ids are set to 'drop')"),
                result.dropped_unknown_user)
-        r.drop("unknown_item", "the item id is not in the store (unknown ids are set to 'drop')",
+        r.drop("unknown_item", Message("the item id is not in the store (unknown ids are set to 'drop')"),
                result.dropped_unknown_item)
-        r.drop("already_stored", "the same event (user, item, action, time) is already in the store",
+        r.drop("already_stored", Message('the same event (user, item, action, time) is already in the store'),
                result.already_stored)
         r.rows_kept += result.inserted
         r.count("events_inserted", result.inserted)

@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
+from core.i18n import Message
 from core.ingest.report import IngestError, OptionError
 
 SAMPLE_BYTES = 1 << 20
@@ -39,12 +40,12 @@ csv.field_size_limit(2**31 - 1)  # giant cells are reported by cleaning with the
 
 # Signatures of files people upload by mistake instead of a CSV export.
 _MAGIC = {
-    b"PK\x03\x04": "a ZIP archive or an Excel .xlsx workbook",
-    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook",
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"SQLite format 3": "an SQLite database",
+    b"PK\x03\x04": Message("a ZIP archive or an Excel .xlsx workbook"),
+    b"\xd0\xcf\x11\xe0": Message("an old Excel .xls workbook"),
+    b"%PDF": Message("a PDF document"),
+    b"\x89PNG": Message("a PNG image"),
+    b"\xff\xd8\xff": Message("a JPEG image"),
+    b"SQLite format 3": Message("an SQLite database"),
 }
 
 
@@ -69,13 +70,13 @@ class Source:
         try:
             mode = os.stat(self.data).st_mode
         except FileNotFoundError:
-            raise IngestError("no such file", file=str(self.data)) from None
+            raise IngestError(Message('no such file'), file=str(self.data)) from None
         except OSError as exc:
-            raise IngestError(f"cannot read the file ({exc.strerror})", file=str(self.data)) from exc
+            raise IngestError(Message('cannot read the file ({strerror})', strerror=exc.strerror), file=str(self.data)) from exc
         if not stat.S_ISREG(mode):
-            what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
-                    else "a device or socket")
-            raise IngestError(f"this is {what}, not a regular file; upload a saved CSV file", file=str(self.data))
+            what = (Message("a named pipe (FIFO)") if stat.S_ISFIFO(mode) else Message("a folder") if stat.S_ISDIR(mode)
+                    else Message("a device or socket"))
+            raise IngestError(Message('this is {what}, not a regular file; upload a saved CSV file', what=what), file=str(self.data))
 
     def open_binary(self) -> BinaryIO:
         """The file's bytes, transparently un-gzipped (.gz) or taken from a one-file .zip."""
@@ -93,7 +94,7 @@ class Source:
             # macOS adds "__MACOSX/._name" resource entries to zips it creates; they are not data.
             members = [m for m in zf.namelist() if not m.endswith("/") and not m.startswith("__MACOSX/")]
             if len(members) != 1:
-                raise IngestError(f"a .zip upload must hold exactly one CSV file, it holds {len(members)}",
+                raise IngestError(Message('a .zip upload must hold exactly one CSV file, it holds {n_members}', n_members=len(members)),
                                   file=self.name)
             return zf.open(members[0])  # type: ignore[return-value]
         return raw
@@ -115,7 +116,7 @@ def _read_sample(source: Source) -> bytes:
         with source.open_binary() as fh:
             return fh.read(SAMPLE_BYTES)
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise IngestError(f"cannot read the file ({exc}); is it a damaged .gz/.zip?", file=source.name) from exc
+        raise IngestError(Message('cannot read the file ({exc}); is it a damaged .gz/.zip?', exc=exc), file=source.name) from exc
 
 
 def _line_of_offset(data: bytes, offset: int) -> int:
@@ -126,15 +127,14 @@ def _line_of_offset(data: bytes, offset: int) -> int:
 def _check_binary(sample: bytes, name: str) -> None:
     for magic, what in _MAGIC.items():
         if sample.startswith(magic):
-            raise IngestError(f"this is {what}, not a CSV text file; export the sheet as CSV (UTF-8) and upload that",
+            raise IngestError(Message('this is {what}, not a CSV text file; export the sheet as CSV (UTF-8) and upload that', what=what),
                               file=name)
     if sample[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise IngestError("the file is UTF-16 text; save it as UTF-8 CSV (in Excel: 'CSV UTF-8')", file=name)
+        raise IngestError(Message("the file is UTF-16 text; save it as UTF-8 CSV (in Excel: 'CSV UTF-8')"), file=name)
     nul = sample.find(b"\x00")
     if nul >= 0:
         raise IngestError(
-            f"this looks like a binary file, not CSV text (a NUL byte at byte {nul}, line "
-            f"{_line_of_offset(sample, nul)}); upload a CSV export", file=name)
+            Message('this looks like a binary file, not CSV text (a NUL byte at byte {nul}, line {value}); upload a CSV export', nul=nul, value=_line_of_offset(sample, nul)), file=name)
 
 
 def _decodes(sample: bytes, encoding: str) -> UnicodeDecodeError | None:
@@ -152,12 +152,11 @@ def sniff_encoding(sample: bytes, name: str, encoding: str | None = None) -> str
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            raise OptionError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}", file=name) from exc
+            raise OptionError(Message('unknown encoding {encoding!r}; use one of {value}', encoding=encoding, value=', '.join(ENCODINGS)), file=name) from exc
         err = _decodes(sample, encoding)
         if err is not None:
             raise IngestError(
-                f"the text is not valid {encoding} (byte 0x{sample[err.start]:02X} on line "
-                f"{_line_of_offset(sample, err.start)}); pick the file's real encoding or leave it on automatic",
+                Message("the text is not valid {encoding} (byte 0x{sample:02X} on line {value}); pick the file's real encoding or leave it on automatic", encoding=encoding, sample=sample[err.start], value=_line_of_offset(sample, err.start)),
                 file=name, line=_line_of_offset(sample, err.start))
         return encoding
     if sample.startswith(codecs.BOM_UTF8):
@@ -169,8 +168,7 @@ def sniff_encoding(sample: bytes, name: str, encoding: str | None = None) -> str
         return "gb18030"
     line = _line_of_offset(sample, err.start)
     raise IngestError(
-        f"cannot read the text: it is neither UTF-8 nor GBK/GB18030 (byte 0x{sample[err.start]:02X} on line {line} "
-        "is invalid in both); save the file as UTF-8 CSV, or choose its encoding (e.g. latin-1, cp1252)",
+        Message('cannot read the text: it is neither UTF-8 nor GBK/GB18030 (byte 0x{sample:02X} on line {line} is invalid in both); save the file as UTF-8 CSV, or choose its encoding (e.g. latin-1, cp1252)', sample=sample[err.start], line=line),
         file=name, line=line)
 
 
@@ -197,16 +195,15 @@ def check_separator(separator: str | None) -> str | None:
         return None
     sep = SEPARATOR_ALIASES.get(separator.lower(), separator)
     if len(sep) != 1:
-        raise OptionError(f"the separator must be one character (such as , ; | or tab), not {separator!r}")
+        raise OptionError(Message('the separator must be one character (such as , ; | or tab), not {separator!r}', separator=separator))
     if sep in ('"', "\n", "\r") or sep.isalnum():
-        raise OptionError(f"{separator!r} cannot be a separator; use , ; | or tab")
+        raise OptionError(Message('{separator!r} cannot be a separator; use , ; | or tab', separator=separator))
     return sep
 
 
 def _too_large(name: str, max_bytes: int) -> IngestError:
     return IngestError(
-        f"the file is larger than the upload limit of {_size(max_bytes)} once decompressed (a .gz/.zip that "
-        "expands this far is not a shop export); split it, or raise RECOLM_MAX_UPLOAD_BYTES", file=name)
+        Message('the file is larger than the upload limit of {value} once decompressed (a .gz/.zip that expands this far is not a shop export); split it, or raise RECOLM_MAX_UPLOAD_BYTES', value=_size(max_bytes)), file=name)
 
 
 def check_size(source: Source, max_bytes: int | None = None) -> None:
@@ -248,8 +245,7 @@ def check_size(source: Source, max_bytes: int | None = None) -> None:
                 return  # a damaged gzip: reading it says so in its own words
             if out >= RATIO_PROBE_BYTES and out > MAX_RATIO * fed:
                 raise IngestError(
-                    f"the .gz expands more than {MAX_RATIO}x ({_size(fed)} became {_size(out)} and it goes on): "
-                    "that is a decompression bomb, not a CSV export; upload the plain CSV", file=source.name)
+                    Message('the .gz expands more than {max_ratio}x ({value} became {value2} and it goes on): that is a decompression bomb, not a CSV export; upload the plain CSV', max_ratio=MAX_RATIO, value=_size(fed), value2=_size(out)), file=source.name)
         elif head == b"PK\x03\x04" and source.name.lower().endswith(".zip"):
             try:
                 infos = [i for i in zipfile.ZipFile(raw).infolist() if not i.is_dir()]
@@ -260,8 +256,7 @@ def check_size(source: Source, max_bytes: int | None = None) -> None:
                     raise _too_large(source.name, max_bytes)
                 if info.file_size >= RATIO_PROBE_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
                     raise IngestError(
-                        f"the .zip member {info.filename!r} expands more than {MAX_RATIO}x ({_size(info.compress_size)}"
-                        f" to {_size(info.file_size)}): a decompression bomb, not a CSV export", file=source.name)
+                        Message('the .zip member {filename!r} expands more than {max_ratio}x ({value} to {value2}): a decompression bomb, not a CSV export', filename=info.filename, max_ratio=MAX_RATIO, value=_size(info.compress_size), value2=_size(info.file_size)), file=source.name)
         elif total > max_bytes:
             raise _too_large(source.name, max_bytes)
 
@@ -273,7 +268,7 @@ def sniff(source: Source, encoding: str | None = None, separator: str | None = N
     check_size(source, max_bytes)
     sample = _read_sample(source)
     if not sample.strip():
-        raise IngestError("the file is empty" if not sample else "the file holds only blank lines", file=source.name)
+        raise IngestError(Message('the file is empty') if not sample else Message('the file holds only blank lines'), file=source.name)
     _check_binary(sample, source.name)
     enc = sniff_encoding(sample, source.name, encoding)
     text = codecs.getincrementaldecoder(enc)().decode(sample, final=False)
@@ -281,23 +276,21 @@ def sniff(source: Source, encoding: str | None = None, separator: str | None = N
     sep = separator or sniff_separator(text)
     first_line = text.splitlines()[0] if text else ""
     if first_line.count(sep) + 1 > MAX_COLUMNS:
-        raise IngestError(f"the header has {first_line.count(sep) + 1:,} columns (the limit is {MAX_COLUMNS:,}); "
-                          "this is not a shop export, or the separator is wrong", file=source.name, line=1)
+        raise IngestError(Message('the header has {value:,} columns (the limit is {max_columns:,}); this is not a shop export, or the separator is wrong', value=first_line.count(sep) + 1, max_columns=MAX_COLUMNS), file=source.name, line=1)
     # newline=None: bare \r line ends (old Mac / some Excel exports) read like \n ones.
     first = next(csv.reader(io.StringIO(text, newline=None), delimiter=sep), [])
     header = [h.strip() for h in first]
     if len(header) > MAX_COLUMNS:
-        raise IngestError(f"the header has {len(header):,} columns (the limit is {MAX_COLUMNS:,}); "
-                          "this is not a shop export, or the separator is wrong", file=source.name, line=1)
+        raise IngestError(Message('the header has {n_header:,} columns (the limit is {max_columns:,}); this is not a shop export, or the separator is wrong', n_header=len(header), max_columns=MAX_COLUMNS), file=source.name, line=1)
     if not any(header):
-        raise IngestError("the first line (the header) is empty; the first line must name the columns",
+        raise IngestError(Message('the first line (the header) is empty; the first line must name the columns'),
                           file=source.name, line=1)
     blank = [i + 1 for i, h in enumerate(header) if not h]
     if blank:
-        raise IngestError(f"header column(s) {blank} have no name; every column needs a name", file=source.name, line=1)
+        raise IngestError(Message('header column(s) {blank} have no name; every column needs a name', blank=blank), file=source.name, line=1)
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise IngestError(f"the header names {dupes} more than once; column names must be unique",
+        raise IngestError(Message('the header names {dupes} more than once; column names must be unique', dupes=dupes),
                           file=source.name, line=1)
     _check_field_counts(text, sep, len(header), source.name)
     return FileFormat(enc, sep, header)
@@ -310,8 +303,7 @@ def _check_field_counts(text: str, sep: str, n_cols: int, name: str) -> None:
     for row in itertools.islice(reader, 2000):
         if len(row) > n_cols:
             raise IngestError(
-                f"this row has {len(row)} fields but the header has {n_cols} (separator: "
-                f"{SEPARATOR_NAMES.get(sep, repr(sep))}); fix the quoting or choose the right separator",
+                Message('this row has {n_row} fields but the header has {n_cols} (separator: {value}); fix the quoting or choose the right separator', n_row=len(row), n_cols=n_cols, value=SEPARATOR_NAMES.get(sep, repr(sep))),
                 file=name, line=reader.line_num)
 
 
@@ -393,22 +385,19 @@ def read_chunks(source: Source, fmt: FileFormat, chunk_rows: int = 100_000,
     except UnicodeDecodeError as exc:
         line, byte = _find_bad_line(source, fmt.encoding)
         raise IngestError(
-            f"line {line} is not valid {fmt.encoding} (byte 0x{byte:02X}): the file mixes encodings; save it "
-            "as UTF-8 CSV and upload again", file=source.name, line=line or None) from exc
+            Message('line {line} is not valid {encoding} (byte 0x{byte:02X}): the file mixes encodings; save it as UTF-8 CSV and upload again', line=line, encoding=fmt.encoding, byte=byte), file=source.name, line=line or None) from exc
     except IngestError:
         raise
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:  # gzip.BadGzipFile is an OSError
-        raise IngestError(f"cannot read the file to its end ({exc}); the .gz/.zip is damaged, export it again",
+        raise IngestError(Message('cannot read the file to its end ({exc}); the .gz/.zip is damaged, export it again', exc=exc),
                           file=source.name) from exc
     except pd.errors.ParserError as exc:
         text = str(exc)
         if "EOF inside string" in text or "EOF following" in text:
             raise IngestError(
-                "the file ends inside a quoted field: the last line is cut off (the file looks truncated); "
-                "export it again", file=source.name) from exc
+                Message('the file ends inside a quoted field: the last line is cut off (the file looks truncated); export it again'), file=source.name) from exc
         raise IngestError(
-            f"cannot split the rows into the header's {n_cols} columns with the {fmt.separator_name} separator "
-            f"({text.replace('Error tokenizing data. C error: ', '').strip()}); check the separator and quoting",
+            Message("cannot split the rows into the header's {n_cols} columns with the {separator_name} separator ({value}); check the separator and quoting", n_cols=n_cols, separator_name=fmt.separator_name, value=text.replace('Error tokenizing data. C error: ', '').strip()),
             file=source.name) from exc
     finally:
         handle.close()
@@ -423,8 +412,7 @@ def _check_last_line(tail: bytes, fmt: FileFormat, name: str, last_line: int) ->
     fields = next(csv.reader([text], delimiter=fmt.separator), [])
     if len(fields) < len(fmt.header):
         raise IngestError(
-            f"the last line is cut off: it has {len(fields)} of the header's {len(fmt.header)} columns and no line "
-            "end, so the file looks truncated; export or download it again", file=name, line=last_line)
+            Message("the last line is cut off: it has {n_fields} of the header's {n_header} columns and no line end, so the file looks truncated; export or download it again", n_fields=len(fields), n_header=len(fmt.header)), file=name, line=last_line)
 
 
 def preview(source: Source, rows: int = 200, encoding: str | None = None,

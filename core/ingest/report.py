@@ -9,19 +9,31 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.i18n import Message, message_data, message_from_data
+
 MAX_EXAMPLES = 5
 
 
 class IngestError(Exception):
-    """An upload that cannot go in at all; the message names the file and, where known, the line and column."""
+    """An upload that cannot go in at all; the message names the file and, where known, the line and column.
+
+    `text` is the whole message as a core.i18n.Message (str(exc) is its English), so a page shows it translated.
+    """
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None, column: str | None = None):
         self.file, self.line, self.column = file, line, column
-        where = ", ".join(
-            p for p in (f"file {file!r}" if file else "", f"line {line}" if line else "",
-                        f"column {column!r}" if column else "") if p
-        )
-        super().__init__(f"{where}: {message}" if where else message)
+        parts = [Message("file {file!r}", file=file) if file else None, Message("line {line}", line=line) if line else None,
+                 Message("column {column!r}", column=column) if column else None]
+        parts = [p for p in parts if p is not None]
+        message = message if isinstance(message, Message) else Message("{text}", text=message)
+        if parts:
+            where = parts[0] if len(parts) == 1 else (
+                Message("{a}, {b}", a=parts[0], b=parts[1]) if len(parts) == 2
+                else Message("{a}, {b}, {c}", a=parts[0], b=parts[1], c=parts[2]))
+            self.text = Message("{where}: {message}", where=where, message=message)
+        else:
+            self.text = message
+        super().__init__(str(self.text))
 
 
 class OptionError(IngestError):
@@ -108,16 +120,29 @@ class ValidationReport:
         return dropped_table(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data: English text, and beside each text its `*_i18n` form (core.i18n.message_data) to translate."""
         return {
             "accepted": self.accepted,
             "error": self.error,
+            "error_i18n": message_data(self.error),
             "dataset_id": self.dataset_id,
             "rows_read": self.rows_read,
             "rows_kept": self.rows_kept,
             "rows_dropped": self.rows_dropped,
             "seconds": round(self.seconds, 3),
-            "files": [asdict(f) for f in self.files],
+            "files": [_file_dict(f) for f in self.files],
         }
+
+
+def _file_dict(f: FileReport) -> dict[str, Any]:
+    out = asdict(f)
+    for status in ("dropped", "flagged"):
+        for reason, issue in getattr(f, status).items():
+            out[status][reason]["message"] = str(issue.message)
+            out[status][reason]["message_i18n"] = message_data(issue.message)
+    out["warnings"] = [str(w) for w in f.warnings]
+    out["warnings_i18n"] = [message_data(w) for w in f.warnings]
+    return out
 
 
 def dropped_table(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -128,7 +153,8 @@ def dropped_table(report: dict[str, Any]) -> list[dict[str, Any]]:
             for issue in f.get(status, {}).values():
                 out.append({
                     "file": f["file"], "status": status, "reason": issue["reason"], "rows": issue["count"],
-                    "example lines": ", ".join(map(str, issue["examples"])), "what it means": issue["message"],
+                    "example lines": ", ".join(map(str, issue["examples"])),
+                    "what it means": message_from_data(issue.get("message_i18n")) or issue["message"],
                 })
     return out
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.i18n import Message
+
 UNIX_SECONDS = "unix-seconds"
 UNIX_MILLIS = "unix-milliseconds"
 ISO = "ISO8601"
@@ -95,6 +97,6 @@ def detect(sample: pd.Series, fmt: str | None = None) -> TimestampFormat | None:
     if chosen in _DAY_FIRST:
         twin = _MONTH_FIRST[_DAY_FIRST.index(chosen)]
         if twin in winners:
-            warning = (f"timestamps such as {values.iloc[0]!r} could be day/month or month/day; read as day/month "
-                       f"({chosen}). Set the timestamp format if that is wrong.")
+            warning = Message("timestamps such as {value!r} could be day/month or month/day; read as day/month "
+                              "({chosen}). Set the timestamp format if that is wrong.", value=values.iloc[0], chosen=chosen)
     return TimestampFormat(chosen, warning)

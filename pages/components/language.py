@@ -44,6 +44,12 @@ def tr(value: object) -> object:
     return i18n.translate(value, i18n.translator(current_lang()))
 
 
+def stored(text: object, data: object = None) -> object:
+    """Text read back from the store (a validation report): its `*_i18n` data translated, else the text itself."""
+    message = i18n.message_from_data(data)
+    return tr(message if isinstance(message, i18n.Message) else text)
+
+
 def label(key: object) -> object:
     """A column id or data word (pages/components/labels.py) in the session's language; unknown keys as they are."""
     return _labels.label(key, i18n.translator(current_lang()))
