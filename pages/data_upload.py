@@ -26,11 +26,12 @@ from core.ingest.reader import ENCODINGS, SEPARATORS
 from core.ingest.report import dropped_table
 from db.dataset_versions import list_datasets
 from pages.common import store_session
-from pages.components.language import N_, _, dataframe, label, pgettext, stored, tr
+from pages.components.language import N_, _, dataframe, file_uploader_chrome, label, pgettext, stored, tr
 
 NOT_MAPPED = N_("— not in this file —")
 SEPARATOR_LABELS = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab"), "|": N_("pipe"),
                     "automatic": N_("automatic")}
+UPLOAD_TYPES = ["csv", "txt", "tsv", "gz", "zip"]
 ALL_PURCHASES = N_("Every row is a purchase")
 SOME_PURCHASES = N_("Only these action values")
 MODES = {
@@ -127,11 +128,12 @@ with st.expander(_("File format (only if the automatic guess is wrong)")):
                                   format_func=lambda v: _(SEPARATOR_LABELS.get(v, v)))
 encoding = None if encoding == "automatic" else encoding
 separator = None if separator == "automatic" else separator
+file_uploader_chrome(UPLOAD_TYPES)
 uploads: list[Upload] = []
 problems: list[str] = []
 for kind in kinds:
     st.subheader(_(KIND_LABELS[kind]))
-    file = st.file_uploader(_("{kind} CSV (optional)").format(kind=_kind_name(kind)) if len(kinds) > 1 else _("{kind} CSV").format(kind=_kind_name(kind)), type=["csv", "txt", "tsv", "gz", "zip"], key=f"file:{kind}")
+    file = st.file_uploader(_("{kind} CSV (optional)").format(kind=_kind_name(kind)) if len(kinds) > 1 else _("{kind} CSV").format(kind=_kind_name(kind)), type=UPLOAD_TYPES, key=f"file:{kind}")
     if file is None:
         continue
     source = Source(kind, file.getvalue(), file.name)

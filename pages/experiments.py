@@ -23,8 +23,9 @@ from core.schema import EXPOSURES
 from db.experiments import experiment_sizes, list_experiments, load_exposures, save_experiment
 from pages.common import store_session
 from pages.components.abtest_report import render_report, report_options
-from pages.components.language import N_, _, dataframe, tr
+from pages.components.language import N_, _, dataframe, file_uploader_chrome, tr
 
+LOG_TYPES = ["csv", "gz", "zip", "txt", "tsv"]
 NONE = "— none —"
 SPLIT_HELP = "Shares per arm as arm=share, e.g. control=50,treatment=50. Blank: equal split."
 
@@ -122,8 +123,8 @@ def _analyse_section() -> None:
     source = st.radio(_("Experiment"), options, index=1 if stored else 0, horizontal=True, key="source", format_func=_)
     frame, name, mapping, exp_id, control_hint, split_hint = None, "", {}, None, None, ""
     if source == "Upload a log":
-        upload = st.file_uploader(_("Exposure log (CSV, .csv.gz, or a .zip holding one CSV)"),
-                                  type=["csv", "gz", "zip", "txt", "tsv"], key="log")
+        file_uploader_chrome(LOG_TYPES)
+        upload = st.file_uploader(_("Exposure log (CSV, .csv.gz, or a .zip holding one CSV)"), type=LOG_TYPES, key="log")
         if upload is None:
             st.caption(_("Columns: {value} (required); {value2}.").format(value=', '.join(EXPOSURES.required), value2=', '.join(EXPOSURES.optional)))
             return

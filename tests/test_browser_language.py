@@ -74,7 +74,6 @@ NOT_ENGLISH = {
 }
 # Streamlit's own chrome and widgets whose text is the data or Streamlit's, not ours.
 CHROME = ['[data-testid="stToolbar"]', '[data-testid="stStatusWidget"]', '[data-testid="stDecoration"]',
-          '[data-testid="stFileUploaderDropzoneInstructions"]', '[data-testid="stFileUploaderDropzone"] button',
           '[data-testid="stDataFrame"]', '[data-testid="stCode"]', "code", "pre", ".js-plotly-plot .modebar",
           '[data-testid="stSidebarCollapseButton"]', '[data-testid="stMainMenu"]', '[data-testid="stHeader"]',
           '[data-testid="stIconMaterial"]', '[data-testid="stJson"]']
@@ -89,8 +88,15 @@ _VISIBLE_TEXT_JS = """(skip) => {
     if (el.closest('[class*="material-symbols"], [class*="material-icons"]')) continue;
     if (skip.some(sel => el.closest(sel))) continue;
     if (!el.getClientRects().length) continue;
+    if (getComputedStyle(el).fontSize === '0px') continue;  // sized away: its ::after text is shown instead
     out.push(node.textContent.trim());
   }
+  // Text drawn by CSS (the file uploader's button and limit, see language.file_uploader_chrome).
+  document.querySelectorAll('body *').forEach(el => {
+    if (skip.some(sel => el.closest(sel)) || !el.getClientRects().length) return;
+    const content = getComputedStyle(el, '::after').content;
+    if (content && content.startsWith('"')) out.push(JSON.parse(content));
+  });
   // Placeholders show only while the field is empty.
   document.querySelectorAll('input[placeholder], textarea[placeholder]').forEach(i => {
     if (i.getClientRects().length && i.placeholder && !i.value) out.push(i.placeholder);

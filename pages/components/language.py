@@ -135,6 +135,28 @@ def money(value: float, currency: str = "CNY") -> str:
     return i18n.fmt_money(value, currency, current_lang())
 
 
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def file_uploader_chrome(types: list[str]) -> None:
+    """Streamlit's file uploader writes its button and size limit in English only (no setting for it): outside
+    English, show them in the reader's language by CSS (the English text is sized away, ours drawn after it)."""
+    if current_lang() == i18n.DEFAULT_LANG:
+        return
+    mb = int(st.get_option("server.maxUploadSize"))
+    size = f"{mb // 1024}GB" if mb % 1024 == 0 else f"{mb}MB"
+    limit = _("{size} per file • {types}").format(size=size, types="、".join(t.upper() for t in types))
+    button = _("Upload")
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    st.html(f"""<style>
+{zone} button [data-testid="stMarkdownContainer"] p,
+{zone} [data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0; }}
+{zone} button [data-testid="stMarkdownContainer"] p::after {{ content: {_css_string(button)}; font-size: 0.875rem; }}
+{zone} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: {_css_string(limit)}; font-size: 0.875rem; }}
+</style>""")
+
+
 def _remember(lang: str) -> None:
     """Keep the choice in the URL (navigation clears query parameters) and in a cookie for the next visit."""
     if st.query_params.get(KEY) != lang:
