@@ -200,6 +200,9 @@ def remove_shop(key: str) -> Shop:
         if shop.is_demo and _backend() != "sqlite":
             raise ShopError("the demo shop lives in the default PostgreSQL database itself; "
                             "drop that database's tables by hand, or leave the demo in place")
+        if shop.is_demo and _holds_accounts(shop.url):
+            raise ShopError("the demo's store also holds the dashboard's sign-in accounts; "
+                            "it stays (hide it by working in another shop)")
         _drop_store(shop)
         if shop.is_demo:
             data["demo_removed"] = True
@@ -216,6 +219,14 @@ def restore_demo() -> None:
         if data["demo_removed"]:
             data["demo_removed"] = False
             _write(data)
+
+
+def _holds_accounts(url: str) -> bool:
+    from db.accounts import count_accounts
+    from db.engine import session_scope
+
+    with session_scope(url) as session:
+        return count_accounts(session) > 0
 
 
 def _drop_store(shop: Shop) -> None:

@@ -6,6 +6,7 @@ from contextlib import AbstractContextManager
 
 import streamlit as st
 
+from db.config import database_url
 from db.engine import Session, open_store, session_scope
 from db.shops import Shop
 from pages.components.shop import current_shop
@@ -38,6 +39,11 @@ def store_session(url: str | None = None) -> AbstractContextManager[Session]:
     """One transaction against the selected shop's store (or the store at `url`): committed on success, rolled
     back on error."""
     return session_scope(factory=_store(url or db_url()))
+
+
+def accounts_session() -> AbstractContextManager[Session]:
+    """A transaction against the default store, where the dashboard's sign-in accounts live whatever the shop."""
+    return store_session(database_url())
 
 
 def shop() -> Shop:

@@ -121,3 +121,15 @@ def test_two_sqlite_files_in_one_folder_keep_their_own_artifacts(tmp_path, monke
     monkeypatch.delenv("RECOLM_ARTIFACTS_DIR", raising=False)
     assert artifacts_dir(f"sqlite:///{tmp_path / 'recolm.db'}") == tmp_path / "artifacts"  # var/artifacts as before
     assert artifacts_dir(f"sqlite:///{tmp_path / 'other.db'}") == tmp_path / "other.artifacts"
+
+
+def test_the_demo_store_keeps_the_sign_in_accounts(store_url):
+    """Dashboard accounts live in the default store whatever the shop, so the demo's store cannot be deleted then."""
+    from core.auth.accounts import add_user
+
+    shops.create_shop("Mine")
+    with session_scope(store_url) as s:
+        add_user(s, "ana", "correct horse", "admin", actor="test")
+    with pytest.raises(shops.ShopError, match="sign-in accounts"):
+        shops.remove_shop("demo")
+    assert [s.slug for s in shops.list_shops()] == ["demo", "mine"]
