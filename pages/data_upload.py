@@ -25,7 +25,7 @@ from core.ingest.mapping import ColumnMapping, likely_purchase_values
 from core.ingest.reader import ENCODINGS, SEPARATORS
 from core.ingest.report import dropped_table
 from db.dataset_versions import list_datasets
-from db.shop_read import is_empty
+from db.engine import get_meta
 from db.shops import ShopError, create_shop, list_shops, remove_shop
 from pages.common import forget_store, shop, store_session
 from pages.components.language import N_, _, dataframe, pgettext
@@ -157,9 +157,9 @@ for kind in kinds:
 
 current = shop()
 with store_session() as session:
-    current_empty = is_empty(session)
+    holds_demo = get_meta(session, "demo") == "1"  # the generated demo shop, not data uploaded before shops existed
 new_shop_name: str | None = None
-if current.is_demo and not current_empty:
+if current.is_demo and holds_demo:
     st.subheader(_("Which shop?"))
     target = st.radio(_("Your data is kept apart from the demo's synthetic customers unless you choose otherwise."),
                       [NEW_SHOP, ADD_TO_DEMO], format_func=_, horizontal=True, key="upload_target")
