@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages.common import store_session
 from pages.components.language import _, current_lang, language_selector
+from pages.components.shop import shop_selector
 from pages.components.signin import sidebar, sign_in_page, signed_in_user
 
 st.set_page_config(page_title="RecoLM", page_icon=":material/storefront:", layout="wide")
@@ -18,14 +19,15 @@ def _demo_lock() -> threading.Lock:
     return threading.Lock()
 
 
-def _ensure_demo() -> None:
+def _ensure_demo(on_demo_shop: bool) -> None:
     """First start on an empty store: load the demo shop (in the first visitor's language) so the dashboard is never blank.
 
-    One build per process: browser tabs opened meanwhile wait for it instead of building a second shop.
+    Only the demo shop is filled: a shop started for the user's own data stays theirs. One build per process:
+    browser tabs opened meanwhile wait for it instead of building a second shop.
     """
     from core.demo import load_demo_if_empty
 
-    if st.session_state.get("_demo_checked"):
+    if st.session_state.get("_demo_checked") or not on_demo_shop:
         return
     with st.spinner(_("First start: building the demo shop (about half a minute)…")), _demo_lock():
         with store_session() as session:
@@ -34,6 +36,7 @@ def _ensure_demo() -> None:
 
 
 language_selector()
+shop = shop_selector()
 pages = {
     _("Shop data"): [
         st.Page("pages/home.py", title=_("Overview"), icon=":material/home:", default=True),
@@ -60,5 +63,5 @@ if user.can("keys"):
 sidebar(user)
 # Navigation first, so the sidebar is ours (not the raw pages/ folder) even while the demo builds.
 page = st.navigation(pages)
-_ensure_demo()
+_ensure_demo(shop.is_demo)
 page.run()

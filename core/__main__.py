@@ -1,4 +1,5 @@
-"""Headless CLI: `python -m core COMMAND …`. Every command takes `--db URL` (default: the app's store).
+"""Headless CLI: `python -m core COMMAND …`. Every command takes `--db URL` (default: the app's store)
+or `--shop NAME` (a shop's store, see `python -m core shop list`).
 
 Each command lives in core/cli/<command>.py with `configure(parser)` and `main(args) -> int`.
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+
+from core.cli.options import SHOP_HELP, resolve_shop
 
 COMMANDS: dict[str, str] = {
     "demo": "build the demo shop into the store",
@@ -23,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "serve": "run the REST API (recommendations, feedback, live A/B tests)",
     "apikey": "create, list or revoke API keys",
     "user": "dashboard accounts for sign-in (RECOLM_AUTH=on)",
+    "shop": "list, create or remove shops (workspaces): one store per data source",
 }
 
 
@@ -32,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--db", default=None, help="SQLAlchemy URL of the store (default: RECOLM_DATABASE_URL or var/recolm.db)")
+        if name != "shop":
+            p.add_argument("--shop", default=None, help=SHOP_HELP)
         try:
             module = importlib.import_module(f"core.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -48,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args._module is None:
         print(f"'{args.command}' is not available in this build", file=sys.stderr)
+        return 2
+    problem = resolve_shop(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     return int(args._module.main(args) or 0)
 

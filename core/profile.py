@@ -42,7 +42,9 @@ class DataProfile:
     activity: pd.DataFrame = field(default_factory=pd.DataFrame)  # period, action, events
     time_grain: str = "day"
     funnel: pd.DataFrame = field(default_factory=pd.DataFrame)  # stage, users, events, step_rate, overall_rate
-    has_funnel: bool = False  # the data holds views or carts, not only purchases
+    has_funnel: bool = False  # the data holds every stage (views and carts), so the funnel's rates mean something
+    missing_stages: list[str] = field(default_factory=list)  # funnel stages absent from the data (e.g. view, cart)
+    buyers_outside_funnel: int = 0  # buyers who did not go through every earlier stage (purchase-only uploads)
     top_items: pd.DataFrame = field(default_factory=pd.DataFrame)
     categories: pd.DataFrame = field(default_factory=pd.DataFrame)  # category, items, purchases, buyers, revenue
     regions: pd.DataFrame = field(default_factory=pd.DataFrame)  # region, users, buyers
@@ -80,29 +82,47 @@ class DataProfile:
 # ---- pure computations ------------------------------------------------------------------------------------------
 
 
-def funnel_table(action_totals: pd.DataFrame, stages: tuple[str, ...] = FUNNEL) -> pd.DataFrame:
-    """stage, users, events, step_rate / overall_rate (users vs previous / first stage), event_step_rate.
+def funnel_table(action_totals: pd.DataFrame, stages: tuple[str, ...] = FUNNEL,
+                 reach: list[int] | None = None) -> pd.DataFrame:
+    """stage, users, events, reached, step_rate / overall_rate, event_step_rate; no rate is ever above 100 %.
 
+    `reached` (db.shop_read.funnel_reach) counts the customers who got to a stage through every earlier one, and
+    the user rates are taken over it, so they are nested: where purchase-only data sits beside browsing data
+    (a transactions export uploaded into a shop with views), buyers who never viewed do not inflate the rates.
+    Without `reach` the plain per-stage users stand in, and a rate that would top 100 % is left out (NaN).
     Over a long period nearly every customer views, carts and buys at some point, so the user rates read
-    high; event_step_rate (carts per view, purchases per cart) shows the per-visit funnel.
+    high; event_step_rate (carts per view, purchases per cart) shows the per-visit funnel, and is NaN when
+    there are more later events than earlier ones (purchases that skip the cart: not a rate any more).
     Rates are NaN when the earlier stage is empty (e.g. a transactions export has no views).
     """
     by = action_totals.set_index("action") if len(action_totals) else pd.DataFrame(columns=["events", "users"])
     users = [int(by["users"].get(s, 0)) for s in stages]
     events = [int(by["events"].get(s, 0)) for s in stages]
-    step = [np.nan] + [users[i] / users[i - 1] if users[i - 1] else np.nan for i in range(1, len(stages))]
-    overall = [users[i] / users[0] if users[0] else np.nan for i in range(len(stages))]
-    event_step = [np.nan] + [events[i] / events[i - 1] if events[i - 1] else np.nan for i in range(1, len(stages))]
+    reached = list(reach) if reach is not None else users
+
+    def rate(num: int, den: int) -> float:
+        return num / den if den and num <= den else np.nan
+
+    step = [np.nan] + [rate(reached[i], reached[i - 1]) for i in range(1, len(stages))]
+    overall = [rate(reached[i], reached[0]) for i in range(len(stages))]
+    event_step = [np.nan] + [rate(events[i], events[i - 1]) for i in range(1, len(stages))]
     return pd.DataFrame(
         {
             "stage": list(stages),
             "users": users,
             "events": events,
+            "reached": reached,
             "step_rate": step,
             "overall_rate": overall,
             "event_step_rate": event_step,
         }
     )
+
+
+def missing_stages(funnel: pd.DataFrame) -> list[str]:
+    """The funnel stages before the last (views, carts) that the data does not hold at all."""
+    head = funnel.iloc[:-1]
+    return head.loc[head["users"] == 0, "stage"].tolist()
 
 
 def activity_over_time(daily: pd.DataFrame, max_days: int = 180) -> tuple[pd.DataFrame, str]:
@@ -205,11 +225,12 @@ def profile_store(session: Session, top_n: int = 10) -> DataProfile:
     daily = shop_read.events_per_day(session)
     activity, grain = activity_over_time(daily)
     totals = shop_read.action_totals(session)
-    funnel = funnel_table(totals)
+    funnel = funnel_table(totals, reach=shop_read.funnel_reach(session, FUNNEL))
+    missing = missing_stages(funnel)
     purchases = shop_read.purchase_rows(session)
     users = shop_read.user_profiles(session)
     buyer_ids = set(purchases["user_id"].unique().tolist())
-    has_funnel = bool(funnel.loc[funnel["stage"] != funnel["stage"].iloc[-1], "users"].sum() > 0)
+    has_funnel = not missing and int(funnel["users"].iloc[-1]) > 0
     return DataProfile(
         counts=counts,
         empty=False,
@@ -219,6 +240,8 @@ def profile_store(session: Session, top_n: int = 10) -> DataProfile:
         time_grain=grain,
         funnel=funnel,
         has_funnel=has_funnel,
+        missing_stages=missing,
+        buyers_outside_funnel=int(funnel["users"].iloc[-1] - funnel["reached"].iloc[-1]),
         top_items=shop_read.top_items(session, top_n),
         categories=category_table(shop_read.category_totals(session), shop_read.item_categories(session)),
         regions=users_by(users, buyer_ids, "region"),

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from db.tables import PURCHASE, Dataset, Event, Experiment, Item, ModelVersion, User
@@ -79,6 +79,30 @@ def action_totals(session: Session) -> pd.DataFrame:
         .group_by(Event.action),
         session.connection(),
     )
+
+
+def funnel_reach(session: Session, stages: tuple[str, ...]) -> list[int]:
+    """Customers who reached each stage through all the earlier ones (viewed; viewed and carted; …).
+
+    Nested by construction, so each count is at most the one before it: a funnel rate never tops 100 %, even
+    where purchase-only data (an export without views) sits beside browsing data.
+    """
+    if not stages:
+        return []
+    flags = [func.max(case((Event.action == s, 1), else_=0)).label(f"s{k}") for k, s in enumerate(stages)]
+    per_user = select(*flags).where(Event.flag.is_(None)).group_by(Event.user_id).subquery()
+    cols = [per_user.c[f"s{k}"] for k in range(len(stages))]
+    reach, products = [], []
+    for col in cols:
+        products.append(col if not products else products[-1] * col)
+        reach.append(func.coalesce(func.sum(products[-1]), 0))
+    return [int(n) for n in session.execute(select(*reach)).one()]
+
+
+def event_period(session: Session) -> tuple[Any, Any]:
+    """First and last event time in the store (None, None without events)."""
+    first, last = session.execute(select(func.min(Event.ts), func.max(Event.ts))).one()
+    return first, last
 
 
 def flagged_counts(session: Session) -> dict[str, int]:

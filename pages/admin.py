@@ -10,7 +10,7 @@ from core.auth.keys import create_key, revoke
 from db.accounts import ROLES, list_accounts, set_disabled
 from db.api_keys import list_keys
 from db.audit import recent, record
-from pages.common import store_session
+from pages.common import accounts_session, store_session
 from pages.components.language import _
 from pages.components.signin import current
 
@@ -68,12 +68,12 @@ with st.form("new_user"):
     role = c3.selectbox(_("Role"), ROLES, index=1, key="user_role")
     if st.form_submit_button(_("Add user")):
         try:
-            with store_session() as session:
+            with accounts_session() as session:
                 add_user(session, new_name, new_password, role, actor=user.username)
             st.toast(_("user {new_name!r} added").format(new_name=new_name))
         except ValueError as exc:
             st.error(str(exc))
-with store_session() as session:
+with accounts_session() as session:
     accounts = [{"user": a.username, "role": a.role, "disabled": a.disabled, "created": a.created_at}
                 for a in list_accounts(session)]
 if accounts:
@@ -83,7 +83,7 @@ if accounts:
         c1, c2 = st.columns([3, 1])
         who = c1.selectbox(_("User to disable"), enabled, key="disable_choice")
         if c2.button(_("Disable"), key="disable_user"):
-            with store_session() as session:
+            with accounts_session() as session:
                 set_disabled(session, who, True)
                 record(session, user.username, "disable_user", who)
             st.rerun()

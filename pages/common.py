@@ -1,4 +1,4 @@
-"""What every page shares: the cached store handle and a few rendering helpers. No SQL here."""
+"""What every page shares: the cached store handle of the selected shop and a few rendering helpers. No SQL here."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from contextlib import AbstractContextManager
 
 import streamlit as st
 
-from core.config import database_url
+from db.config import database_url
 from db.engine import Session, open_store, session_scope
+from db.shops import Shop
+from pages.components.shop import current_shop
 
 
 def _leave_folder_navigation() -> None:
@@ -33,10 +35,27 @@ def _store(url: str):
     return open_store(url)
 
 
-def store_session() -> AbstractContextManager[Session]:
-    """One transaction against the app's store: committed on success, rolled back on error."""
-    return session_scope(factory=_store(database_url()))
+def store_session(url: str | None = None) -> AbstractContextManager[Session]:
+    """One transaction against the selected shop's store (or the store at `url`): committed on success, rolled
+    back on error."""
+    return session_scope(factory=_store(url or db_url()))
+
+
+def accounts_session() -> AbstractContextManager[Session]:
+    """A transaction against the default store, where the dashboard's sign-in accounts live whatever the shop."""
+    return store_session(database_url())
+
+
+def shop() -> Shop:
+    """The shop the session works on (the sidebar's switcher; the demo shop where none is chosen)."""
+    return current_shop()
 
 
 def db_url() -> str:
-    return database_url()
+    """The selected shop's store URL: what background jobs and exports are handed."""
+    return current_shop().url
+
+
+def forget_store() -> None:
+    """Drop the cached store handles (a shop was removed: its file must be migrated afresh if rebuilt)."""
+    _store.clear()

@@ -74,23 +74,33 @@ if profile.has_funnel:
     with right:
         funnel = profile.funnel
         for row in funnel.iloc[1:].itertuples():
-            st.metric(_("{value} per previous step").format(value=label(row.stage)), _pct(row.event_step_rate),
-                      help=_("{stage} events divided by {value} events").format(stage=label(row.stage), value=label(funnel['stage'][row.Index - 1])))
+            st.metric(_("{value} per previous step").format(value=label(row.stage)), _pct(row.step_rate),
+                      help=_("customers who reached {stage} among those who reached {value}").format(
+                          stage=label(row.stage), value=label(funnel['stage'][row.Index - 1])))
         st.metric(_("Viewers who bought"), _pct(funnel["overall_rate"].iloc[-1]),
-                  help=_("customers with a purchase among customers with a view, over the whole period"))
+                  help=_("customers who viewed, carted and bought among customers with a view, over the whole period"))
+    if profile.buyers_outside_funnel:
+        st.caption(_("{n:,} buyers have purchases without the earlier steps in the data (for example from a "
+                     "purchases-only upload); the rates count only customers who went through every step.").format(
+                         n=profile.buyers_outside_funnel))
     pct = st.column_config.NumberColumn
     dataframe(
         profile.funnel,
         hide_index=True,
         width="stretch",
+        column_order=("stage", "users", "events", "reached", "step_rate", "overall_rate", "event_step_rate"),
         column_config={
+            "reached": st.column_config.NumberColumn(_("customers through every step so far")),
             "step_rate": pct(label("step_rate"), format="percent"),
             "overall_rate": pct(label("overall_rate"), format="percent"),
             "event_step_rate": pct(label("event_step_rate"), format="percent"),
         },
     )
 else:
-    st.info(_("This data holds purchases only (a transactions export), so there is no view → cart funnel to show."))
+    missing = [label(s) for s in profile.missing_stages]
+    st.info(_("The data holds no {stages} events (purchases only, as in a transactions export), so there is no "
+              "view → cart → purchase funnel and no conversion rate to show.").format(stages=" / ".join(missing))
+            if missing else _("No purchases yet, so there is no funnel to show."))
 
 st.subheader(_("Best sellers"))
 left, right = st.columns(2)

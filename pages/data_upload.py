@@ -25,9 +25,14 @@ from core.ingest.mapping import ColumnMapping, likely_purchase_values
 from core.ingest.reader import ENCODINGS, SEPARATORS
 from core.ingest.report import dropped_table
 from db.dataset_versions import list_datasets
-from pages.common import store_session
+from db.engine import get_meta
+from db.shops import ShopError, create_shop, list_shops, remove_shop
+from pages.common import forget_store, shop, store_session
 from pages.components.language import N_, _, dataframe, file_uploader_chrome, label, pgettext, stored, tr
+from pages.components.shop import shop_label, switch_to
 
+NEW_SHOP = N_("Start a new shop")
+ADD_TO_DEMO = N_("Add to the demo shop")
 NOT_MAPPED = N_("— not in this file —")
 SEPARATOR_LABELS = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab"), "|": N_("pipe"),
                     "automatic": N_("automatic")}
@@ -153,6 +158,19 @@ for kind in kinds:
         problems.append(str(exc))
     uploads.append(Upload(source, mapping))
 
+current = shop()
+with store_session() as session:
+    holds_demo = get_meta(session, "demo") == "1"  # the generated demo shop, not data uploaded before shops existed
+new_shop_name: str | None = None
+if current.is_demo and holds_demo:
+    st.subheader(_("Which shop?"))
+    target = st.radio(_("Your data is kept apart from the demo's synthetic customers unless you choose otherwise."),
+                      [NEW_SHOP, ADD_TO_DEMO], format_func=_, horizontal=True, key="upload_target")
+    if target == NEW_SHOP:
+        new_shop_name = st.text_input(_("Name of the new shop"), value=_("My shop"), max_chars=80, key="new_shop_name")
+else:
+    st.caption(_("The upload goes into the shop **{name}**.").format(name=shop_label(current)))
+
 st.subheader(_("Options"))
 cols = st.columns(2)
 unknown = cols[0].radio(_("Events for users or items the store does not know"), ["create", "drop"],
@@ -164,14 +182,35 @@ if st.button(_("Ingest"), type="primary", disabled=not uploads or bool(problems)
     progress = st.empty()
     options = IngestOptions(unknown=unknown, strict=strict, encoding=encoding, separator=separator,
                             progress=lambda name, n: progress.caption(_("{name}: {n:,} rows read…").format(name=name, n=n)))
+    new_shop = None
+    if new_shop_name is not None:
+        try:
+            new_shop = create_shop(new_shop_name)
+        except ShopError as exc:
+            st.error(_("The new shop cannot be started: {reason}").format(reason=str(exc)))
+            st.stop()
     try:
-        with st.spinner(_("Ingesting…")), store_session() as session:
+        with st.spinner(_("Ingesting…")), store_session(new_shop.url if new_shop else None) as session:
             result = ingest(session, uploads, options).to_dict()
     except UploadRejected as rejected:
         result = rejected.report.to_dict()
+    except Exception:
+        if new_shop is not None:  # a crashed upload leaves no half-made shop behind
+            remove_shop(new_shop.slug)
+        raise
     progress.empty()
     st.session_state["upload_report"] = result
     st.cache_data.clear()  # other pages cache store summaries
+    if new_shop is not None:
+        if result.get("accepted"):
+            switch_to(new_shop.slug)  # every page now shows the new shop
+            st.session_state["shop_started"] = new_shop.name
+            st.rerun()
+        remove_shop(new_shop.slug)  # rejected: nothing was stored, so the shop goes too
+
+if st.session_state.get("shop_started") and current.name == st.session_state["shop_started"]:
+    st.success(_("Started the shop **{name}**: every page now shows its data only (switch shops in the sidebar).").format(
+        name=current.name))
 
 if "upload_report" in st.session_state:
     st.subheader(_("Validation report"))
@@ -192,3 +231,25 @@ else:
         chosen = next(v for v in with_report if v.id == pick)
         with st.expander(_("Report of version {id} ({name})").format(id=chosen.id, name=chosen.name), expanded=False):
             _render_report(chosen.report)
+
+with st.expander(_("Remove this shop"), expanded=False):
+    shops = list_shops()
+    if len(shops) <= 1:
+        st.caption(_("This is the only shop: start a new shop (upload your data above) before removing it."))
+    else:
+        st.markdown(_("Deletes **{name}**: its data, models, campaigns and experiments. It cannot be undone.").format(
+            name=shop_label(current)))
+        if current.is_demo:
+            st.caption(_("The demo shop can be rebuilt at any time with `python -m core demo`."))
+        sure = st.checkbox(_("Yes, delete {name}").format(name=shop_label(current)), key="confirm_remove_shop")
+        if st.button(_("Remove shop"), disabled=not sure, key="remove_shop"):
+            try:
+                remove_shop(current.slug)
+            except ShopError as exc:
+                st.error(str(exc))
+            else:
+                forget_store()
+                st.cache_data.clear()
+                st.session_state.pop("upload_report", None)
+                switch_to(next(s.slug for s in shops if s.slug != current.slug))
+                st.rerun()

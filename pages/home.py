@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.demo import load_demo_if_empty
-from db.shop_read import store_status
-from pages.common import store_session
-from pages.components.language import _, dataframe
+from db.shop_read import event_period, store_status
+from pages.common import shop, store_session
+from pages.components.language import _, dataframe, date, number
+from pages.components.shop import shop_label
 
 st.title("RecoLM")
 st.markdown(
@@ -16,8 +17,16 @@ st.markdown(
     "and targets coupons at the customers they actually move.")
 )
 
+current = shop()
 with store_session() as session:
     status = store_status(session)
+    first, last = event_period(session)
+
+if status.empty and not current.is_demo:
+    st.info(_("The shop **{name}** is empty: upload its events, items and customers on the Upload data page.").format(
+        name=shop_label(current)))
+    st.page_link("pages/data_upload.py", label=_("Upload your data"), icon=":material/upload_file:")
+    st.stop()
 
 if status.empty:
     st.info(_("The store is empty. Load the demo shop to explore every page with realistic data, "
@@ -31,9 +40,17 @@ if status.empty:
         st.page_link("pages/data_upload.py", label=_("Upload your data"), icon=":material/upload_file:")
     st.stop()
 
-if status.demo:
+if current.is_demo and status.demo:
     st.caption(_("You are exploring the **demo shop**: a synthetic store with a year of behaviour and a past "
                "coupon campaign. Upload your own data on the Upload data page whenever you are ready."))
+
+if not current.is_demo:
+    period = (_("from {first} to {last}").format(first=date(first), last=date(last)) if first is not None
+              else _("no dated events yet"))
+    st.caption(_("You are working on the shop **{name}**: {users} customers, {items} items and {events} events, "
+                 "{period}. Every page shows this shop's data only; switch shops in the sidebar.").format(
+                     name=shop_label(current), users=number(status.counts.users), items=number(status.counts.items),
+                     events=number(status.counts.events), period=period))
 
 st.subheader(_("Store status"))
 c = status.counts

@@ -76,6 +76,21 @@ def demo_store(_demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     return url
 
 
+@pytest.fixture
+def app_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest resets PagesManager's folder-mode flag before every run, so with a pages/ folder each rerun after
+    the first would run the page alone, without app.py's sidebar. The browser keeps app.py's navigation; so do we."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def keep_navigation(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", keep_navigation)
+
+
 def app_test(page: str, timeout: float = 120):
     """AppTest for pages/<page>.py (AppTest resolves relative paths against the test file, so pass an absolute one)."""
     from streamlit.testing.v1 import AppTest

@@ -14,18 +14,8 @@ APP = ROOT / "app.py"
 
 
 @pytest.fixture(autouse=True)
-def _reruns_go_through_app_py(monkeypatch):
-    """AppTest resets PagesManager's folder-mode flag before every run, so with a pages/ folder each rerun after
-    the first would run the page alone, without app.py's sidebar. The browser keeps app.py's navigation; so do we."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    init = PagesManager.__init__
-
-    def keep_navigation(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", keep_navigation)
+def _reruns_go_through_app_py(app_navigation):
+    """Every rerun goes through app.py's navigation and sidebar, as in the browser (conftest.app_navigation)."""
 
 
 def _app(locale: str | None = None, lang_param: str | None = None) -> AppTest:

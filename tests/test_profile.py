@@ -44,6 +44,46 @@ def test_funnel_of_a_transactions_export_has_no_rates():
     assert f["overall_rate"].isna().all() and f["step_rate"].isna().all()
 
 
+def test_funnel_rates_never_top_100_percent():
+    """More buyers than viewers (purchase-only data beside browsing data): the old rates read 161 % and 131 %."""
+    totals = pd.DataFrame({"action": ["view", "cart", "purchase"], "events": [100, 40, 130], "users": [50, 30, 80]})
+    plain = funnel_table(totals)
+    nested = funnel_table(totals, reach=[50, 25, 20])
+    for f in (plain, nested):
+        for col in ("step_rate", "overall_rate", "event_step_rate"):
+            assert (f[col].dropna() <= 1).all(), (col, f[col].tolist())
+    assert np.isnan(plain["step_rate"][2]) and np.isnan(plain["event_step_rate"][2])  # 80/30, 130/40: no rates
+    assert nested["step_rate"].tolist()[1:] == [pytest.approx(0.5), pytest.approx(0.8)]
+    assert nested["overall_rate"][2] == pytest.approx(20 / 50) and nested["reached"].tolist() == [50, 25, 20]
+
+
+def test_profile_of_demo_plus_a_purchase_only_upload_keeps_rates_nested(demo_store, tmp_path):
+    """The issue's case: real purchases (no views) uploaded into a store with the demo's browsing data."""
+    from core.demo import generate_shop
+    from core.ingest import Source, Upload, ingest_into_store
+    from core.ingest.mapping import ColumnMapping
+    from db.engine import session_scope
+
+    n_new = 900  # more new buyers than the demo has viewers would make the old user rates exceed 100 %
+    rows = [f"X{k},P{k % 50},2011-0{1 + k % 9}-1{k % 10} 10:00" for k in range(n_new)]
+    path = tmp_path / "buys.csv"
+    path.write_text("CustomerID,StockCode,InvoiceDate\n" + "\n".join(rows) + "\n")
+    mapping = ColumnMapping("events", {"user_id": "CustomerID", "item_id": "StockCode", "timestamp": "InvoiceDate"},
+                            all_purchases=True)
+    assert ingest_into_store(demo_store, [Upload(Source("events", path), mapping)]).accepted
+    with session_scope(demo_store) as s:
+        p = profile_store(s)
+    ev = generate_shop(seed=7, n_users=800, n_items=400).events
+    sets = {a: set(ev.loc[ev["action"] == a, "user_id"]) for a in ("view", "cart", "purchase")}
+    f = p.funnel.set_index("stage")
+    assert f.loc["purchase", "users"] > f.loc["view", "users"]  # the data that gave 161 % and 131 %
+    assert f["reached"].tolist() == [len(sets["view"]), len(sets["view"] & sets["cart"]),
+                                     len(sets["view"] & sets["cart"] & sets["purchase"])]
+    for col in ("step_rate", "overall_rate", "event_step_rate"):
+        assert (f[col].dropna() <= 1).all(), (col, f[col].tolist())
+    assert p.has_funnel and p.buyers_outside_funnel >= n_new
+
+
 def test_orders_are_sessions_or_customer_days():
     with_sessions = _purchases([
         (1, 10, "2024-01-01 10:00", 1, 5.0, "a"),
@@ -185,6 +225,7 @@ def test_profile_of_real_online_retail_transactions(store_url):
         p = profile_store(s)
     kept = raw[~cancel & ~negative]
     assert not p.has_funnel and p.funnel["overall_rate"].isna().all()
+    assert p.missing_stages == ["view", "cart"]  # the page says views and carts are not in the data
     assert p.counts["purchases"] == len(kept)
     assert p.flagged.get("cancellation") == int(cancel.sum()) > 0
     assert p.basket.order_definition == "session"

@@ -44,6 +44,11 @@ def main(args: argparse.Namespace) -> int:
         except ValueError as exc:
             emit({"built": False, "reason": str(exc)}, args.json, f"error: {exc}")
             return 2
+    from core.config import database_url
+    from db.shops import restore_demo
+
+    if not args.db or args.db == database_url():  # the default store is the demo shop: list it again
+        restore_demo()
     payload = {"built": True, **summary.as_dict()}
     models = ", ".join(f"{m['name']} (NDCG@10 {m['ndcg@10']:.3f})" for m in summary.models) or "none"
     human = (

@@ -16,10 +16,10 @@ import streamlit as st
 from core import i18n
 from core.i18n import N_  # noqa: F401 - re-exported for pages that mark module-level constants
 from pages.components import labels as _labels
+from pages.components.remember import remember
 
 KEY = "lang"  # session-state key of the selector, and the URL query parameter
 COOKIE = "recolm_lang"
-COOKIE_MAX_AGE_S = 365 * 24 * 3600
 
 
 def initial_lang() -> str:
@@ -157,19 +157,6 @@ def file_uploader_chrome(types: list[str]) -> None:
 </style>""")
 
 
-def _remember(lang: str) -> None:
-    """Keep the choice in the URL (navigation clears query parameters) and in a cookie for the next visit."""
-    if st.query_params.get(KEY) != lang:
-        st.query_params[KEY] = lang
-    cookie = st.context.cookies.get(COOKIE)
-    if (not isinstance(cookie, str) or cookie != lang) and st.session_state.get("_lang_cookie") != lang:
-        st.html(
-            f"<script>document.cookie = '{COOKIE}={lang}; path=/; max-age={COOKIE_MAX_AGE_S}; SameSite=Lax';</script>",
-            unsafe_allow_javascript=True,
-        )
-        st.session_state["_lang_cookie"] = lang
-
-
 def language_selector() -> str:
     """The sidebar's language picker (call once, in app.py, before st.navigation); returns 'en' or 'zh'."""
     if KEY not in st.session_state:
@@ -182,5 +169,5 @@ def language_selector() -> str:
             key=KEY,
         )
         lang = current_lang()
-        _remember(lang)
+        remember(KEY, COOKIE, lang)
     return lang

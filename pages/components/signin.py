@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.auth.accounts import LOCAL, SignedIn, authenticate, sign_in_required
 from db.accounts import count_accounts
-from pages.common import store_session
+from pages.common import accounts_session
 from pages.components.language import _
 
 _KEY = "_signed_in"
@@ -42,7 +42,7 @@ def actor() -> str:
 
 def sign_in_page() -> None:
     st.title(_("Sign in to RecoLM"))
-    with store_session() as session:
+    with accounts_session() as session:
         n_users = count_accounts(session)
     if n_users == 0:
         st.error(_("Sign-in is on, but no dashboard user exists yet. Create one in a terminal: "
@@ -53,7 +53,7 @@ def sign_in_page() -> None:
         password = st.text_input(_("Password"), type="password", key="signin_password")
         submitted = st.form_submit_button(_("Sign in"), type="primary")
     if submitted:
-        with store_session() as session:
+        with accounts_session() as session:
             user = authenticate(session, username, password)
         if user is None:
             st.error(_("Wrong user name or password (or the account is disabled)."))
