@@ -116,3 +116,44 @@ def test_start_up_stages_are_reported_by_name(demo_store):
     assert view.status == "succeeded", view.error
     assert stages <= set(STARTUP_STAGES)
     assert wait_for(demo_store, job_id).metrics["timings"]["stages"][0][0] == "starting"
+
+
+def test_training_page_says_why_a_model_was_not_activated_and_can_activate_it_anyway(demo_store):
+    from tests.conftest import app_test
+
+    before = _active(demo_store)
+    view = _run_in_process(demo_store, TrainRequest(model="popularity", name="pop-page"))
+    at = app_test("training").run()
+    assert not at.exception
+    warning = next(w.value for w in at.warning if "was not made active" in w.value)
+    act = view.metrics["activation"]
+    assert f"{act['new_ndcg@10']:.4f}" in warning and f"{act['active_ndcg@10']:.4f}" in warning
+    assert act["compared_with"] in warning and _active(demo_store) == before
+    jobs = at.dataframe[0].value
+    assert "stays active" in jobs[jobs["job"] == view.id].iloc[0]["note"]
+    at.button(key=f"activate_anyway_{view.id}").click().run()
+    assert not at.exception
+    assert _active(demo_store) == (view.model_id, "pop-page")
+    assert not [w for w in at.warning if "was not made active" in w.value]
+
+
+def test_registry_labels_each_figure_with_its_split_and_separates_other_data(demo_store):
+    """A model measured on another split (here: a data set with fewer test customers) is never in the same table."""
+    from core.registry import comparable_groups, registry_entries
+    from db.tables import ModelVersion
+    from tests.conftest import app_test
+
+    with session_scope(demo_store) as s:
+        row = s.get(ModelVersion, _model_id(demo_store, "popularity"))
+        row.metrics = {**row.metrics, "n_users": 17}
+    with session_scope(demo_store) as s:
+        groups = comparable_groups(registry_entries(s))
+    assert len(groups) == 2
+    odd = next(m for m, members in groups if m.n_test_users == 17)
+    assert odd.protocol == "loo" and odd.dataset_id is not None and odd.dataset_rows > 0
+    at = app_test("training").run()
+    assert not at.exception
+    measured = [m.value for m in at.markdown if "Measured on" in m.value]
+    assert len(measured) == 2 and any("17 test customers" in m for m in measured)
+    assert all("leave-one-out, full ranking, K=10" in m for m in measured)
+    assert any("comparable only within one table" in i.value for i in at.info)

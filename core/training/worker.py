@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.config import n_threads
+from core.i18n import N_
 from core.models import DEFAULT_KIND
 
 # Progress rows are written at most this often (epoch ends are always written).
@@ -67,10 +68,10 @@ class TrainRequest:
 
 # Start-up stages, in order, as the progress bar names them (the bar's fraction is stage / len(STARTUP_STAGES)).
 STARTUP_STAGES = (
-    "loading purchases",
-    "holding out each customer's last purchase",
-    "measuring the active model on the same split",
-    "loading the text encoder and encoding items",
+    N_("loading purchases"),
+    N_("holding out each customer's last purchase"),
+    N_("measuring the active model on the same split"),
+    N_("loading the text encoder and encoding items"),
 )
 # Seconds kept back from the training budget for the final evaluation (at least; see _eval_reserve).
 MIN_EVAL_RESERVE_S = 3.0
