@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.i18n import N_
 from core.models import Recommender, load_model
 from db.tables import ModelVersion
 
-PROTOCOL_NAMES = {"loo": "leave-one-out, full ranking", "temporal": "temporal split, full ranking"}
+PROTOCOL_NAMES = {"loo": N_("leave-one-out, full ranking"), "temporal": N_("temporal split, full ranking")}
 
 
 def load_version(row: ModelVersion) -> Recommender:
@@ -26,6 +27,7 @@ class MeasuredOn:
 
     dataset_id: int | None
     dataset_name: str | None
+    dataset_kind: str | None  # "demo" or the upload's kinds
     dataset_rows: int | None  # purchase rows kept by that upload / demo build
     protocol: str | None
     k: int
@@ -60,6 +62,7 @@ def _measured_on(row: ModelVersion, datasets: dict[int, Any]) -> MeasuredOn:
     has_figure = metrics.get("ndcg@10") is not None
     return MeasuredOn(
         dataset_id=row.dataset_id, dataset_name=None if ds is None else ds.name,
+        dataset_kind=None if ds is None else ds.kind,
         dataset_rows=None if ds is None else ds.rows_kept,
         protocol=metrics.get("protocol", "loo" if has_figure else None), k=int(split.get("k", 10)),
         n_test_users=None if n_test is None else int(n_test),

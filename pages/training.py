@@ -233,8 +233,9 @@ if done:
 
 # ---------------------------------------------------------------- registry ----------------------------------
 def _measured_on_label(m) -> str:
+    name = _("demo shop") if m.dataset_kind == "demo" else m.dataset_name  # an upload's name is its file's
     data = (_("data set {id} ({name}, {rows:,} purchase rows)").format(
-        id=m.dataset_id, name=m.dataset_name, rows=m.dataset_rows) if m.dataset_name is not None
+        id=m.dataset_id, name=name, rows=m.dataset_rows) if m.dataset_name is not None
         else _("data set {id}").format(id=m.dataset_id if m.dataset_id is not None else "?"))
     if m.protocol is None:
         return _("{data} · not measured").format(data=data)

@@ -116,8 +116,7 @@ def decide(policy: str, kind: str, new_ndcg10: float | None, active: ActiveFigur
              f"data set {signature.get('dataset_id')})")
     base = dict(policy=policy, new_ndcg10=new_ndcg10, split=signature,
                 active_ndcg10=None if active is None else active.ndcg10,
-                compared_with=None if active is None or active.model_id is None
-                else f"{active.label} (model {active.model_id})",
+                compared_with=None if active is None or active.model_id is None else active.label,
                 active_model_id=None if active is None else active.model_id,
                 how=None if active is None else active.how)
     if policy == "always":

@@ -80,14 +80,37 @@ MIN_TRAIN_S = 1.0
 
 
 class _Reporter:
-    """The fit callback: throttled progress writes (with the job's start-up timings), cancellation polling."""
+    """The fit callback: throttled progress writes (with the job's start-up timings), cancellation polling, and
+    the job's deadline: it stops training (best weights kept) when what is left would not fit the final evaluation,
+    estimated from the validation passes it has seen."""
 
-    def __init__(self, url: str, job_id: int, timings: dict[str, Any] | None = None):
+    def __init__(self, url: str, job_id: int, timings: dict[str, Any] | None = None, clock: _Clock | None = None,
+                 deadline_s: float | None = None, eval_users_ratio: float = 1.0, reserve_s: float = 0.0):
         self.url, self.job_id = url, job_id
         self.last_write = 0.0
         self.last_poll = 0.0
         self.cancelled = False
         self.timings = dict(timings or {})
+        self.clock, self.deadline_s = clock, deadline_s
+        self.eval_users_ratio, self.reserve_s = eval_users_ratio, reserve_s
+        self.val_pass_s: float | None = None  # seconds of one validation pass (epoch end minus its last batch)
+        self._last_batch: tuple[float, float] | None = None  # (epoch, elapsed_s) of the latest batch report
+        self.stopped_for_time = False
+
+    def _out_of_time(self, progress: dict[str, Any]) -> bool:
+        if self.clock is None or self.deadline_s is None:
+            return False
+        elapsed = progress.get("elapsed_s")
+        if progress.get("val_ndcg10") is None:
+            self._last_batch = (float(progress.get("epoch", 0.0)), float(elapsed or 0.0))
+        elif self._last_batch is not None and elapsed is not None:
+            self.val_pass_s = max(float(elapsed) - self._last_batch[1], 0.0)
+        if self.val_pass_s is None:
+            final = self.reserve_s
+        else:  # stopping costs one more validation pass, then the test and validation evaluation (full metrics,
+            # top-K lists included: measured about 2 passes each on the demo shop), then registering
+            final = self.val_pass_s * (1.0 + 4.0 * self.eval_users_ratio) + 1.5
+        return self.clock.elapsed() + final > self.deadline_s
 
     def __call__(self, progress: dict[str, Any]) -> bool:
         from db.engine import session_scope
@@ -107,7 +130,9 @@ class _Reporter:
             from core.models.lm import TrainingStopped
 
             raise TrainingStopped(f"job {self.job_id} cancelled")
-        return False
+        if self._out_of_time(progress):
+            self.stopped_for_time = True
+        return self.stopped_for_time
 
 
 class _Clock:
@@ -217,13 +242,15 @@ def train_and_register(url: str, job_id: int, req: TrainRequest, clock: _Clock |
     _encode_items(model, data)
     startup_seconds = clock.elapsed()
     budget_s = float(model.max_minutes) * 60.0 if getattr(model, "max_minutes", None) else None
+    reserve = _eval_reserve(budget_s or 0.0, len(split.test) + len(split.valid))
     if budget_s is not None:
         # The budget covers the whole job: training gets what start-up and the final evaluation leave.
-        room = budget_s - startup_seconds - _eval_reserve(budget_s, len(split.test) + len(split.valid))
-        model.max_minutes = max(room, MIN_TRAIN_S) / 60.0
+        model.max_minutes = max(budget_s - startup_seconds - reserve, MIN_TRAIN_S) / 60.0
     timings = {"startup_seconds": round(startup_seconds, 2), "budget_seconds": budget_s}
     _stage(url, job_id, clock, 0, status="training", fraction=0.0, **timings)
-    reporter = _Reporter(url, job_id, timings)
+    scored_valid = min(len(split.valid), int(getattr(model, "valid_users", len(split.valid)) or 1))
+    reporter = _Reporter(url, job_id, timings, clock, deadline_s=budget_s, reserve_s=reserve,
+                         eval_users_ratio=max(len(split.test), len(split.valid)) / max(scored_valid, 1))
     t0 = time.perf_counter()
     model.fit(split.train, valid=split.valid, callback=reporter)
     train_seconds = time.perf_counter() - t0
@@ -232,6 +259,8 @@ def train_and_register(url: str, job_id: int, req: TrainRequest, clock: _Clock |
     _stage(url, job_id, clock, 0, status="evaluating", fraction=1.0, **timings, train_seconds=round(train_seconds, 2))
     t_eval = time.perf_counter()
     metrics: dict[str, Any] = {"train_seconds": round(train_seconds, 2), "protocol": "loo", "split": signature}
+    if reporter.stopped_for_time:
+        metrics["stopped_for_time"] = True  # training ended early so the final evaluation fits the budget
     if len(split.test):
         test = evaluate_model(model, split.test)
         metrics.update({k: test[k] for k in ("hr@10", "ndcg@10", "mrr@10", "coverage@10", "n_users") if k in test})
