@@ -159,3 +159,44 @@ def test_registry_labels_each_figure_with_its_split_and_separates_other_data(dem
     assert len(measured) == 2 and any("17 test customers" in m for m in measured)
     assert all("leave-one-out, full ranking, K=10" in m for m in measured)
     assert any("comparable only within one table" in i.value for i in at.info)
+
+
+def test_page_shows_the_start_up_stage_by_name_and_the_live_status(demo_store, monkeypatch):
+    """A job in start-up (its worker simulated alive): the bar names the stage with its number, the table says
+    "starting", not "queued"."""
+    import db.jobs
+    from core.training.worker import STARTUP_STAGES
+    from db.jobs import mark_running, report_progress
+    from tests.conftest import app_test
+
+    monkeypatch.setattr(db.jobs, "process_alive", lambda pid, job_id=None: True)
+    with session_scope(demo_store) as s:
+        job_id = create_job(s, "train", TrainRequest(model="lm", model_params={"max_minutes": 3}).to_params()).id
+        mark_running(s, job_id, 12345)
+        report_progress(s, job_id, {"stage": STARTUP_STAGES[3], "stage_index": 4, "n_stages": 4, "fraction": 0.75},
+                        point=False)
+    at = app_test("training").run()
+    assert not at.exception
+    bar = at.get("progress")[0]
+    assert bar.proto.text == f"Job {job_id}: lm — starting: {STARTUP_STAGES[3]} (4/4)" and bar.value == 75
+    jobs = at.dataframe[0].value
+    assert jobs[jobs["job"] == job_id].iloc[0]["status"] == "starting"
+    left = next(m for m in at.metric if m.label == "Time left (estimate)")
+    assert 2.5 < float(left.value.split()[0]) <= 3.0  # the whole job's 3-minute budget, from its creation
+
+
+@pytest.mark.slow
+def test_cli_activate_option(demo_store, capsys):
+    import json
+
+    from core.__main__ import main
+
+    before = _active(demo_store)
+    assert main(["train", "--model", "popularity", "--name", "pop-cli", "--json", "--db", demo_store]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["metrics"]["activation"]["policy"] == "if-better" and not out["metrics"]["activation"]["activated"]
+    assert _active(demo_store) == before
+    assert main(["train", "--model", "popularity", "--name", "pop-cli", "--activate", "always", "--json",
+                 "--db", demo_store]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert _active(demo_store) == (out["model_id"], "pop-cli")
