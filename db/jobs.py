@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from db.tables import Job, JobPoint, utcnow
 
-ACTIVE_STATUSES = ("queued", "running")
+# A job moves queued -> starting -> training -> evaluating -> succeeded | failed | cancelled ("running": rows
+# written before the stages were recorded).
+STAGE_STATUSES = ("starting", "training", "evaluating")
+ACTIVE_STATUSES = ("queued", *STAGE_STATUSES, "running")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 # A queued job gets this long to be picked up by its worker before it counts as lost.
 QUEUE_GRACE_SECONDS = 120
@@ -98,11 +101,22 @@ def mark_running(session: Session, job_id: int, pid: int) -> Job:
     job = _get(session, job_id)
     if job.status != "queued":
         raise ValueError(f"Job {job_id} is {job.status}, not queued; a job runs once")
-    job.status = "running"
+    job.status = "starting"
     job.pid = int(pid)
     job.started_at = utcnow()
     job.heartbeat_at = job.started_at
     return job
+
+
+def set_status(session: Session, job_id: int, status: str) -> None:
+    """Move a started job to its next stage (the jobs table reads it live); a finished job stays finished."""
+    if status not in STAGE_STATUSES:
+        raise ValueError(f"set_status: status must be one of {STAGE_STATUSES}, got {status!r}")
+    job = _get(session, job_id)
+    if job.status in FINAL_STATUSES:
+        raise ValueError(f"Job {job_id} is already {job.status}")
+    job.status = status
+    job.heartbeat_at = utcnow()
 
 
 def report_progress(session: Session, job_id: int, progress: dict[str, Any], point: bool = True) -> None:

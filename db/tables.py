@@ -126,7 +126,7 @@ class Job(Base):
     __tablename__ = "jobs"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # train
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|succeeded|failed|cancelled
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|starting|training|evaluating|succeeded|failed|cancelled
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)  # latest step/epoch/loss/val_ndcg/eta
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)

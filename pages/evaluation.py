@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.evaluation.evaluate import BASELINE_KINDS
+from core.evaluation.paired import run_verdict
 from core.evaluation.report import metrics_long, run_errors
 from core.evaluation.store_runs import BASELINE_PREFIX, evaluate_store
 from core.models import model_class
@@ -16,7 +17,7 @@ from db.registry import active_model, list_models
 from pages.common import store_session
 from pages.components.charts import grouped_bars
 from pages.components.csv_download import csv_download
-from pages.components.language import N_, _, dataframe
+from pages.components.language import N_, _, dataframe, tr
 
 PROTOCOLS = {
     "loo": N_("Leave-one-out: each customer's last purchase (second to last tunes)"),
@@ -81,6 +82,7 @@ with store_session() as session:
         activity = run_breakdown(run, "activity").rename(columns={"group": "purchases before"})
         items = run_breakdown(run, "items").rename(columns={"group": "held-out item"})
         cfg = dict(run.config)
+        verdict = run_verdict(list(run.results))
 
 if run is None:
     st.info(_("No evaluation yet: pick models and press **Run evaluation**."))
@@ -114,3 +116,11 @@ if len(items):
 
 st.subheader(_("Earlier runs"))
 dataframe(runs, hide_index=True, key="runs")
+
+# ---------------------------------------------------------------- closing sentence (core.evaluation.paired) ----
+st.subheader(_("Which model to use (run {id})").format(id=run.id))
+if verdict is None:
+    st.info(_("Evaluate at least two models together to get a recommendation."))
+else:
+    sentence, paired = verdict
+    (st.success if paired is not None and paired.clear else st.info)(tr(sentence))

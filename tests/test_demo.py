@@ -274,8 +274,8 @@ def test_first_start_queues_a_short_background_lm_that_only_replaces_ease_if_bet
     job_id = built["lm_job_id"]
     assert job_id is not None and built["active_model"] == "ease"
     first = job_status(store_url, job_id)
-    assert first.status in ("queued", "running")  # the command returned while the worker trains
-    assert first.params == {"model": "lm", "name": "lm", "activate": False, "activate_if_better": True,
+    assert first.status in ("queued", "starting", "training")  # the command returned while the worker trains
+    assert first.params == {"model": "lm", "name": "lm", "activate": "if-better",
                             "nice": 10, "model_params": {"max_minutes": 0.1}, "warm_start_model": None}
     assert [j.id for j in list_job_views(store_url)] == [job_id]  # one job, shown on the Training page
     done = wait_for(store_url, job_id, timeout=300, poll=2)

@@ -34,9 +34,9 @@ def _wait_running(url: str, job_id: int, timeout: float = 180) -> None:
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         view = job_status(url, job_id)
-        if view.status == "running" and view.progress.get("step", 0) > 0:
+        if view.status == "training" and view.progress.get("step", 0) > 0:
             return
-        assert view.status in ("queued", "running"), (view.status, view.error)
+        assert view.status in ("queued", "starting", "training"), (view.status, view.error)
         time.sleep(0.5)
     raise AssertionError(f"job {job_id} did not start training within {timeout} s")
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 def store_with_finished_job(demo_store):
     params = {"n_layer": 1, "n_embd": 16, "n_head": 2, "epochs": 2, "text_init": False}
     with session_scope(demo_store) as s:
-        job_id = create_job(s, "train", TrainRequest(model="lm", model_params=params).to_params()).id
+        job_id = create_job(s, "train", TrainRequest(model="lm", model_params=params, activate="always").to_params()).id
     assert run_job(demo_store, job_id) == 0
     return demo_store, job_id
 
@@ -29,7 +29,7 @@ def test_page_shows_finished_job_curves_and_registry(store_with_finished_job):
     assert at.title[0].value == "Training & model registry"
     jobs = at.dataframe[0].value
     row = jobs[jobs["job"] == job_id].iloc[0]
-    assert row["status"] == "succeeded" and row["model"] == "lm" and 0 < row["NDCG@10"] <= 1
+    assert row["status"] == "done" and row["model"] == "lm" and 0 < row["NDCG@10"] <= 1
     assert at.selectbox(key="curves_job").value == job_id
     assert len(at.get("plotly_chart")) >= 1  # loss and validation curves of the finished job
     models = at.dataframe[1].value

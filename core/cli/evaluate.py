@@ -60,6 +60,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"evaluate: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     k = args.k
+    from core.evaluation.paired import run_verdict
+
+    records = result.to_records()
+    verdict = run_verdict(records)
     payload = {
         "run_id": run_id,
         "protocol": result.protocol,
@@ -67,7 +71,9 @@ def main(args: argparse.Namespace) -> int:
         "n_test_users": result.n_test_users,
         "n_items": result.n_items,
         "ranking": "full sort over all items (no sampled negatives)",
-        "models": result.to_records(),
+        # Per-user ranks stay in the stored run (they feed the verdict), not in the printout.
+        "models": [{key: v for key, v in r.items() if key != "user_ranks"} for r in records],
+        "verdict": None if verdict is None else str(verdict[0]),
     }
     lines = [f"{result.protocol}: {result.n_test_users} test users ranked against all {result.n_items} items"
              f"{'' if run_id is None else f' (run {run_id})'}",
@@ -79,5 +85,7 @@ def main(args: argparse.Namespace) -> int:
         m = r.metrics
         lines.append(f"{r.label:<24}{m[f'hr@{k}']:>9.4f}{m[f'ndcg@{k}']:>9.4f}{m[f'mrr@{k}']:>9.4f}"
                      f"{m[f'coverage@{k}']:>9.3f}{r.fit_seconds:>8.2f}{r.eval_seconds:>8.2f}")
+    if verdict is not None:
+        lines.append(str(verdict[0]))
     emit(payload, args.json, "\n".join(lines))
     return 0 if all(r.error is None for r in result.results) else 1

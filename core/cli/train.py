@@ -41,7 +41,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warm-start", default=None, help="registry id or name of a model to continue from")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="any other model parameter (JSON value), repeatable")
-    parser.add_argument("--no-activate", action="store_true", help="register without making it the active model")
+    parser.add_argument("--activate", choices=("if-better", "always", "never"), default="if-better",
+                        help="if-better (default): active only when it beats the active model's NDCG@10 on the "
+                             "job's own held-out split; always; never")
+    parser.add_argument("--no-activate", action="store_true", help="same as --activate never")
     parser.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -88,7 +91,8 @@ def request_from_args(args: argparse.Namespace, url: str):
             if row is None:
                 raise ValueError(f"--warm-start {args.warm_start!r}: no such registered model")
             warm = row.id
-    return TrainRequest(model=args.model, name=args.name, activate=not args.no_activate, model_params=params,
+    activate = "never" if args.no_activate else args.activate
+    return TrainRequest(model=args.model, name=args.name, activate=activate, model_params=params,
                         warm_start_model=warm)
 
 

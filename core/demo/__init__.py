@@ -155,7 +155,7 @@ def first_start_lm_request():
     from core.config import first_start_lm_minutes
     from core.training.worker import TrainRequest
 
-    return TrainRequest(model="lm", name="lm", activate=False, activate_if_better=True, nice=FIRST_LM_NICE,
+    return TrainRequest(model="lm", name="lm", activate="if-better", nice=FIRST_LM_NICE,
                         model_params={"max_minutes": first_start_lm_minutes()})
 
 

@@ -29,6 +29,8 @@ DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
     "ease": {"lam": [20.0, 50.0, 100.0, 500.0]},
 }
 BASELINE_KINDS: tuple[str, ...] = ("popularity", "segment_popularity", "itemknn", "ease")
+# Stored per-user ranks are capped here (every rank >= 20 scores 0 in NDCG@10 and HR@10 alike).
+PAIRED_RANK_CAP = 20
 # Items with fewer training purchases than this are "cold" in the breakdown.
 COLD_ITEM_PURCHASES = 5
 
@@ -69,6 +71,9 @@ class ModelResult:
     fitted_on: str
     tuning: list[dict[str, Any]] = field(default_factory=list)  # [{params, ndcg@10}] on validation
     error: str | None = None
+    # Per test user (same order for every model of a run), the held-out item's rank capped at PAIRED_RANK_CAP:
+    # enough for per-user NDCG@10, so two models can be compared user by user (core.evaluation.paired).
+    user_ranks: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -297,4 +302,5 @@ def _evaluate_spec(
         eval_seconds=eval_seconds,
         fitted_on=fitted_on,
         tuning=tuning,
+        user_ranks=np.minimum(result.ranks, PAIRED_RANK_CAP).astype(int).tolist(),
     )

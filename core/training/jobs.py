@@ -38,6 +38,26 @@ class JobView:
         return self.status in ("succeeded", "failed", "cancelled")
 
     @property
+    def budget_s(self) -> float | None:
+        """The whole job's wall-time budget (the model's max_minutes), when it has one."""
+        if self.progress.get("budget_seconds") is not None:
+            return float(self.progress["budget_seconds"])
+        minutes = (self.params.get("model_params") or {}).get("max_minutes")
+        return None if minutes is None else float(minutes) * 60.0
+
+    @property
+    def time_left_s(self) -> float | None:
+        """Budget minus the time since the job was created (start-up counts); else the trainer's own estimate."""
+        if self.finished:
+            return 0.0
+        if self.budget_s is not None and self.created_at is not None:
+            from db.tables import utcnow
+
+            return max(self.budget_s - (utcnow() - self.created_at).total_seconds(), 0.0)
+        eta = self.progress.get("eta_s")
+        return None if eta is None else float(eta)
+
+    @property
     def fraction(self) -> float:
         """0..1 for st.progress: epochs done over the epoch budget (1 when finished)."""
         if self.finished:

@@ -1,8 +1,9 @@
 """The training worker: runs one job in its own process and reports to the store.
 
-Steps: mark running -> load the store's purchases -> leave-one-out split -> fit (the LM reports progress
-and honours cancellation through its callback) -> test metrics -> register the model (activate if asked, or only
-when it beats the active model on the job's held-out split: the reason is kept in the job's metrics).
+Steps (the job's status follows them: starting -> training -> evaluating -> succeeded): load the store's
+purchases -> leave-one-out split -> measure the active model on that split -> encode item text -> fit within
+what is left of the budget (the LM reports progress and honours cancellation through its callback) -> test
+metrics -> register, active only as core.training.activation decides (the reason is kept in the job's metrics).
 Any exception marks the job failed with its message; the active model is only changed after success.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.config import n_threads
+from core.i18n import N_
 from core.models import DEFAULT_KIND
 
 # Progress rows are written at most this often (epoch ends are always written).
@@ -29,20 +31,28 @@ class TrainRequest:
 
     model: str = DEFAULT_KIND
     name: str | None = None
-    activate: bool = True
+    # "if-better" (default): active only when it beats the active model on this job's held-out split;
+    # "always"; "never". (True/False of older rows read as always/never.)
+    activate: str = "if-better"
     model_params: dict[str, Any] = field(default_factory=dict)
     warm_start_model: int | None = None  # registry id of an lm to fine-tune from
-    # Activate only when the new model beats the active one on this job's held-out split (the first-start LM).
-    activate_if_better: bool = False
     nice: int = 0  # raise the worker's niceness by this much (a background job must not slow the dashboard)
+
+    def __post_init__(self) -> None:
+        from core.training.activation import normalise_policy
+
+        self.activate = normalise_policy(self.activate)
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TrainRequest:
-        keys = ("model", "name", "activate", "model_params", "warm_start_model", "activate_if_better", "nice")
+        keys = ("model", "name", "activate", "model_params", "warm_start_model", "nice")
         known = {k: params[k] for k in keys if k in params}
-        unknown = sorted(set(params) - set(known))
+        legacy = params.get("activate_if_better")  # rows written before the one activation rule
+        unknown = sorted(set(params) - set(known) - {"activate_if_better"})
         if unknown:
             raise ValueError(f"Unknown training job parameter(s): {', '.join(unknown)}")
+        if legacy:
+            known["activate"] = "if-better"
         return cls(**known)
 
     def to_params(self) -> dict[str, Any]:
@@ -52,19 +62,55 @@ class TrainRequest:
             "activate": self.activate,
             "model_params": dict(self.model_params),
             "warm_start_model": self.warm_start_model,
-            "activate_if_better": self.activate_if_better,
             "nice": self.nice,
         }
 
 
-class _Reporter:
-    """The fit callback: throttled progress writes, cancellation polling."""
+# Start-up stages, in order, as the progress bar names them (the bar's fraction is stage / len(STARTUP_STAGES)).
+STARTUP_STAGES = (
+    N_("loading purchases"),
+    N_("holding out each customer's last purchase"),
+    N_("measuring the active model on the same split"),
+    N_("loading the text encoder and encoding items"),
+)
+# Seconds kept back from the training budget for the final evaluation (at least; see _eval_reserve).
+MIN_EVAL_RESERVE_S = 3.0
+# A model never gets less than this to train, even when start-up ate the whole budget.
+MIN_TRAIN_S = 1.0
 
-    def __init__(self, url: str, job_id: int):
+
+class _Reporter:
+    """The fit callback: throttled progress writes (with the job's start-up timings), cancellation polling, and
+    the job's deadline: it stops training (best weights kept) when what is left would not fit the final evaluation,
+    estimated from the validation passes it has seen."""
+
+    def __init__(self, url: str, job_id: int, timings: dict[str, Any] | None = None, clock: _Clock | None = None,
+                 deadline_s: float | None = None, eval_users_ratio: float = 1.0, reserve_s: float = 0.0):
         self.url, self.job_id = url, job_id
         self.last_write = 0.0
         self.last_poll = 0.0
         self.cancelled = False
+        self.timings = dict(timings or {})
+        self.clock, self.deadline_s = clock, deadline_s
+        self.eval_users_ratio, self.reserve_s = eval_users_ratio, reserve_s
+        self.val_pass_s: float | None = None  # seconds of one validation pass (epoch end minus its last batch)
+        self._last_batch: tuple[float, float] | None = None  # (epoch, elapsed_s) of the latest batch report
+        self.stopped_for_time = False
+
+    def _out_of_time(self, progress: dict[str, Any]) -> bool:
+        if self.clock is None or self.deadline_s is None:
+            return False
+        elapsed = progress.get("elapsed_s")
+        if progress.get("val_ndcg10") is None:
+            self._last_batch = (float(progress.get("epoch", 0.0)), float(elapsed or 0.0))
+        elif self._last_batch is not None and elapsed is not None:
+            self.val_pass_s = max(float(elapsed) - self._last_batch[1], 0.0)
+        if self.val_pass_s is None:
+            final = self.reserve_s
+        else:  # stopping costs one more validation pass, then the test and validation evaluation (full metrics,
+            # top-K lists included: measured about 2 passes each on the demo shop), then registering
+            final = self.val_pass_s * (1.0 + 4.0 * self.eval_users_ratio) + 1.5
+        return self.clock.elapsed() + final > self.deadline_s
 
     def __call__(self, progress: dict[str, Any]) -> bool:
         from db.engine import session_scope
@@ -74,7 +120,7 @@ class _Reporter:
         epoch_end = progress.get("val_ndcg10") is not None
         if epoch_end or now - self.last_write >= PROGRESS_EVERY_S:
             with session_scope(self.url) as s:
-                report_progress(s, self.job_id, progress, point=True)
+                report_progress(s, self.job_id, {**progress, "stage": "training", **self.timings}, point=True)
             self.last_write = now
         if epoch_end or now - self.last_poll >= CANCEL_POLL_S:
             with session_scope(self.url) as s:
@@ -84,7 +130,47 @@ class _Reporter:
             from core.models.lm import TrainingStopped
 
             raise TrainingStopped(f"job {self.job_id} cancelled")
-        return False
+        if self._out_of_time(progress):
+            self.stopped_for_time = True
+        return self.stopped_for_time
+
+
+class _Clock:
+    """Wall time of the whole job, counted from the job's creation (queue, process start and imports included)."""
+
+    def __init__(self, created_at):
+        from datetime import UTC
+
+        self.t0 = created_at.replace(tzinfo=UTC).timestamp() if created_at is not None else time.time()
+        self.marks: list[tuple[str, float]] = []  # (status, seconds into the job) at each status change
+
+    def mark(self, status: str) -> None:
+        if not self.marks or self.marks[-1][0] != status:
+            self.marks.append((status, round(self.elapsed(), 2)))
+
+    def elapsed(self) -> float:
+        return max(0.0, time.time() - self.t0)
+
+
+def _stage(url: str, job_id: int, clock: _Clock, index: int, status: str = "starting", **extra: Any) -> None:
+    """Write the start-up stage (name, index, fraction) as the job's progress; also polls cancellation."""
+    from db.engine import session_scope
+    from db.jobs import cancel_requested, report_progress, set_status
+
+    clock.mark(status)
+    with session_scope(url) as s:
+        set_status(s, job_id, status)
+        if status == "starting":
+            report_progress(s, job_id, {"stage": STARTUP_STAGES[index], "stage_index": index + 1,
+                                        "n_stages": len(STARTUP_STAGES),
+                                        "fraction": round(index / len(STARTUP_STAGES), 4), **extra}, point=False)
+        else:
+            report_progress(s, job_id, {"stage": status, **extra}, point=False)
+        cancelled = cancel_requested(s, job_id)
+    if cancelled:
+        from core.models.lm import TrainingStopped
+
+        raise TrainingStopped(f"job {job_id} cancelled")
 
 
 def _load_data(url: str):
@@ -117,57 +203,64 @@ def _model_params(req: TrainRequest, url: str) -> dict[str, Any]:
     return params
 
 
-def _beats_active(url: str, split, metrics: dict[str, Any], kind: str) -> tuple[bool, dict[str, Any]]:
-    """Whether the new model's test NDCG@10 beats the active model's on the same split, and the record of why.
+def _encode_items(model, data) -> None:
+    """The LM's start-up work done up front (disk-cached), so its time is known before the training budget is set."""
+    if getattr(model, "text_init", False) and data.has_text():
+        from core.text_encoder import encode_cached
 
-    The active model is refitted on this split's training part (baselines take seconds), so both are scored on
-    purchases neither has seen; a slow active model (the LM) is judged by its stored leave-one-out NDCG@10 instead of retraining.
-    """
-    from core.evaluation.metrics import evaluate_model
-    from core.models import make_model, model_class
-    from db.engine import session_scope
-    from db.registry import active_model
-
-    with session_scope(url) as s:
-        row = active_model(s)
-        active = None if row is None else (row.id, row.name, row.version, row.kind, dict(row.params),
-                                           dict(row.metrics or {}))
-    new = metrics.get("ndcg@10")
-    if active is None:
-        return True, {"activated": True, "reason": "no model was active"}
-    model_id, name, version, active_kind, params, stored = active
-    if model_class(active_kind).is_slow:  # retraining it here would cost as much as the job itself
-        theirs = stored.get("ndcg@10")
-    else:
-        theirs = evaluate_model(make_model(active_kind, **params).fit(split.train), split.test, ks=(10,))["ndcg@10"]
-    record = {"compared_with": f"{name} v{version} (model {model_id})", "active_ndcg@10": theirs,
-              f"{kind}_ndcg@10": new}
-    if new is None or theirs is None:
-        return False, {**record, "activated": False,
-                       "reason": "no held-out NDCG@10 to compare; the active model is kept"}
-    better = new > theirs
-    reason = (f"{kind} NDCG@10 {new:.4f} beats {name}'s {theirs:.4f} on the held-out split: activated" if better
-              else f"{kind} NDCG@10 {new:.4f} does not beat {name}'s {theirs:.4f} on the held-out split: "
-                   f"{name} stays active")
-    return better, {**record, "activated": better, "reason": reason}
+        encode_cached(data.item_texts())
 
 
-def train_and_register(url: str, job_id: int, req: TrainRequest) -> tuple[dict[str, Any], int]:
-    """Fit, evaluate on the held-out last purchases, register. Returns (metrics, model id)."""
+def _eval_reserve(budget_s: float, n_eval_users: int) -> float:
+    """Seconds kept for the final test evaluation: a small share of the budget, more for many test users."""
+    return max(MIN_EVAL_RESERVE_S, min(0.05 * budget_s, 30.0), n_eval_users / 2000.0)
+
+
+def train_and_register(url: str, job_id: int, req: TrainRequest, clock: _Clock | None = None
+                       ) -> tuple[dict[str, Any], int]:
+    """Start up (stages reported by name), fit within what is left of the budget, evaluate on the held-out last
+    purchases, decide activation on the same split, register. Returns (metrics, model id)."""
     from core.evaluation.metrics import evaluate_model
     from core.evaluation.protocols import leave_one_out
     from core.models import make_model
+    from core.training.activation import decide, measure_active, split_signature
     from db.engine import session_scope
     from db.registry import register_model
 
+    clock = clock or _Clock(None)
+    _stage(url, job_id, clock, 0)
     data = _load_data(url)
+    _stage(url, job_id, clock, 1)
     split = leave_one_out(data)
+    signature = split_signature(data, split)
+    active = None
+    if req.activate == "if-better":
+        _stage(url, job_id, clock, 2)
+        active = measure_active(url, split, signature)
     model = make_model(req.model, **_model_params(req, url))
-    reporter = _Reporter(url, job_id)
+    _stage(url, job_id, clock, 3)
+    _encode_items(model, data)
+    startup_seconds = clock.elapsed()
+    budget_s = float(model.max_minutes) * 60.0 if getattr(model, "max_minutes", None) else None
+    reserve = _eval_reserve(budget_s or 0.0, len(split.test) + len(split.valid))
+    if budget_s is not None:
+        # The budget covers the whole job: training gets what start-up and the final evaluation leave.
+        model.max_minutes = max(budget_s - startup_seconds - reserve, MIN_TRAIN_S) / 60.0
+    timings = {"startup_seconds": round(startup_seconds, 2), "budget_seconds": budget_s}
+    _stage(url, job_id, clock, 0, status="training", fraction=0.0, **timings)
+    scored_valid = min(len(split.valid), int(getattr(model, "valid_users", len(split.valid)) or 1))
+    reporter = _Reporter(url, job_id, timings, clock, deadline_s=budget_s, reserve_s=reserve,
+                         eval_users_ratio=max(len(split.test), len(split.valid)) / max(scored_valid, 1))
     t0 = time.perf_counter()
     model.fit(split.train, valid=split.valid, callback=reporter)
     train_seconds = time.perf_counter() - t0
-    metrics: dict[str, Any] = {"train_seconds": round(train_seconds, 2), "protocol": "loo"}
+    if budget_s is not None:
+        model.max_minutes = budget_s / 60.0  # the registered settings keep the user's budget
+    _stage(url, job_id, clock, 0, status="evaluating", fraction=1.0, **timings, train_seconds=round(train_seconds, 2))
+    t_eval = time.perf_counter()
+    metrics: dict[str, Any] = {"train_seconds": round(train_seconds, 2), "protocol": "loo", "split": signature}
+    if reporter.stopped_for_time:
+        metrics["stopped_for_time"] = True  # training ended early so the final evaluation fits the budget
     if len(split.test):
         test = evaluate_model(model, split.test)
         metrics.update({k: test[k] for k in ("hr@10", "ndcg@10", "mrr@10", "coverage@10", "n_users") if k in test})
@@ -176,13 +269,13 @@ def train_and_register(url: str, job_id: int, req: TrainRequest) -> tuple[dict[s
         metrics["val_ndcg@10"] = val["ndcg@10"]
     if "best_epoch" in model.fit_info_:
         metrics["best_epoch"] = int(model.fit_info_["best_epoch"])
+    decision = decide(req.activate, req.model, metrics.get("ndcg@10"), active, signature)
+    metrics["activation"] = decision.to_dict(req.model)
+    metrics["activation_note"] = decision.reason
+    evaluation_seconds = time.perf_counter() - t_eval
     if not model.uses_validation:
         # One-pass models are cheap: the registered one learns from every purchase, the metrics come from the split.
         model.fit(data)
-    activate = req.activate
-    if req.activate_if_better:
-        activate, metrics["activation"] = _beats_active(url, split, metrics, req.model)
-        metrics["activation_note"] = metrics["activation"]["reason"]
     with session_scope(url) as s:
         from db.jobs import cancel_requested
 
@@ -192,9 +285,13 @@ def train_and_register(url: str, job_id: int, req: TrainRequest) -> tuple[dict[s
             raise TrainingStopped(f"job {job_id} cancelled")
         row = register_model(
             s, model, name=req.name or req.model, dataset_id=data.dataset_id, metrics=metrics,
-            train_seconds=train_seconds, activate=activate,
+            train_seconds=train_seconds, activate=decision.activated,
         )
         model_id = row.id
+    metrics["timings"] = {"startup_seconds": round(startup_seconds, 2), "train_seconds": round(train_seconds, 2),
+                          "evaluation_seconds": round(evaluation_seconds, 2),
+                          "total_seconds": round(clock.elapsed(), 2), "budget_seconds": budget_s,
+                          "stages": [list(m) for m in clock.marks]}
     return metrics, model_id
 
 
@@ -210,11 +307,12 @@ def run_job(url: str, job_id: int) -> int:
     with session_scope(url) as s:
         job = mark_running(s, job_id, os.getpid())
         params = dict(job.params)
+        clock = _Clock(job.created_at)
     try:
         req = TrainRequest.from_params(params)
         if req.nice > 0:
             os.nice(req.nice)
-        metrics, model_id = train_and_register(url, job_id, req)
+        metrics, model_id = train_and_register(url, job_id, req, clock)
     except TrainingStopped:
         with session_scope(url) as s:
             finish_job(s, job_id, "cancelled", error="Cancelled by the user; the active model is unchanged.")
