@@ -131,6 +131,10 @@ def _text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
 
 
+def _legacy_digest(texts: list[str], model_id: str) -> str:
+    return hashlib.sha1(("\x1f".join(texts) + "|" + model_id).encode("utf-8")).hexdigest()[:20]
+
+
 def _read_pool(file: Path) -> tuple[list[str], np.ndarray]:
     if not file.exists():
         return [], np.zeros((0, DIM), dtype=np.float32)
@@ -150,7 +154,9 @@ def encode_cached(texts: list[str]) -> np.ndarray:
         row = {k: i for i, k in enumerate(known)}
         missing = list({k: i for i, k in enumerate(keys) if k not in row}.values())  # once per distinct text
         if missing:
-            fresh = encode([texts[i] for i in missing], encoder=encoder)
+            legacy = _cache_dir() / f"{_legacy_digest(texts, model_id)}.npy"  # a whole-catalogue file, earlier format
+            fresh = np.load(legacy)[missing] if legacy.exists() else encode([texts[i] for i in missing],
+                                                                            encoder=encoder)
             for n, i in enumerate(missing):
                 row[keys[i]] = len(known) + n
             known = known + [keys[i] for i in missing]

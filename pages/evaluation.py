@@ -134,7 +134,8 @@ with store_session() as session:
         cfg = dict(run.config)
 
 if run is None:
-    st.info(_("No evaluation yet: pick models and press **Run evaluation**."))
+    if job is None or job.finished:  # while the first run is under way, its progress says enough
+        st.info(_("No evaluation yet: pick models and press **Run evaluation**."))
     st.stop()
 
 st.subheader(_("Run {id}: {value}").format(id=run.id, value=_(PROTOCOLS[run.protocol]) if run.protocol in PROTOCOLS else run.protocol))

@@ -32,6 +32,7 @@ def test_page_starts_a_background_job_shows_its_progress_then_the_run(demo_store
     assert len(bars) == 1
     assert f"job {jobs[0].id} is starting" in bars[0].proto.text or bars[0].proto.text.startswith("Step ")
     assert any("background" in c.value for c in at.caption)
+    assert not any("No evaluation yet" in i.value for i in at.info)  # the progress replaces the empty-page hint
     # Training stays free to start: the Training page only sees training jobs.
     assert running_job(demo_store) is None and list_job_views(demo_store) == []
 

@@ -111,3 +111,17 @@ def test_item_text_vectors_are_cached_per_text_so_an_upload_encodes_only_its_new
     vecs = te.encode_cached(grown)
     assert encoded[-1] == ["yellow jug"]  # only the new item, once
     assert np.array_equal(vecs, fake_encode(grown)) and np.array_equal(vecs[2], first[0])
+
+
+def test_a_whole_catalogue_vector_file_of_the_earlier_format_is_reused_not_re_encoded(tmp_path, monkeypatch):
+    import numpy as np
+
+    import core.text_encoder as te
+
+    monkeypatch.setenv("RECOLM_HOME", str(tmp_path))
+    catalogue = ["blue mug", "red plate"]
+    stored = np.random.default_rng(0).random((2, te.DIM)).astype(np.float32)
+    np.save(te._cache_dir() / f"{te._legacy_digest(catalogue, te.encoder_path())}.npy", stored)
+    monkeypatch.setattr(te, "encode", lambda *a, **k: pytest.fail("re-encoded a cached catalogue"))
+    assert np.array_equal(te.encode_cached(catalogue), stored)
+    assert np.array_equal(te.encode_cached(catalogue[::-1]), stored[::-1])  # now in the per-text pool
