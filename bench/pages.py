@@ -8,7 +8,8 @@ one process, as one browser session would:
 - rerun: the same session runs it again (a widget click);
 - revisit: a new session opens it (caches warm, session state empty).
 
-A page is interactive when its script run has finished (every widget is on screen). Then the long actions: an
+It also times app.py's first start on an empty store (the dashboard builds the demo shop; app.py states the
+expected time, core.demo.EXPECTED_BUILD_SECONDS). A page is interactive when its script run has finished (every widget is on screen). Then the long actions: an
 evaluation run (the page's default models, leave-one-out), coupon campaign planning (the page's defaults) and the
 batch CSV for every customer. A background action counts twice: until the page is interactive again after the
 click (`click_s`), and until its result is there (`done_s`).
@@ -91,6 +92,7 @@ def measure_first_start(home: Path) -> float:
     """app.py's first start on an empty store (it builds the demo shop in the dashboard process), in seconds."""
     from streamlit.testing.v1 import AppTest
 
+    home.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{home / 'recolm.db'}"
     old = {k: os.environ.get(k) for k in ("RECOLM_HOME", "RECOLM_DATABASE_URL")}
     os.environ.update({"RECOLM_HOME": str(home), "RECOLM_DATABASE_URL": url})
