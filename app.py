@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages.common import store_session
 from pages.components.language import _, current_lang, language_selector
+from pages.components.progress import run_with_progress
 from pages.components.shop import shop_selector
 from pages.components.signin import sidebar, sign_in_page, signed_in_user
 
@@ -23,15 +24,25 @@ def _ensure_demo(on_demo_shop: bool) -> None:
     """First start on an empty store: load the demo shop (in the first visitor's language) so the dashboard is never blank.
 
     Only the demo shop is filled: a shop started for the user's own data stays theirs. One build per process:
-    browser tabs opened meanwhile wait for it instead of building a second shop.
+    browser tabs opened meanwhile wait for it instead of building a second shop. The build shows its elapsed
+    seconds against the measured expected time.
     """
-    from core.demo import load_demo_if_empty
+    from core.demo import EXPECTED_BUILD_SECONDS, load_demo_if_empty
+    from db.shop_read import is_empty
 
     if st.session_state.get("_demo_checked") or not on_demo_shop:
         return
-    with st.spinner(_("First start: building the demo shop (about half a minute)…")), _demo_lock():
-        with store_session() as session:
-            load_demo_if_empty(session, lang=current_lang())
+    with store_session() as session:
+        empty = is_empty(session)
+    if empty:
+        lang = current_lang()
+
+        def build() -> None:
+            with _demo_lock(), store_session() as session:
+                load_demo_if_empty(session, lang=lang)
+
+        run_with_progress(build, _("First start: building the demo shop (about {seconds} seconds)…").format(
+            seconds=EXPECTED_BUILD_SECONDS), expected_s=EXPECTED_BUILD_SECONDS)
     st.session_state["_demo_checked"] = True
 
 

@@ -124,16 +124,44 @@ def _cache_dir() -> Path:
     return path
 
 
+_pool_lock = threading.Lock()
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+
+def _legacy_digest(texts: list[str], model_id: str) -> str:
+    return hashlib.sha1(("\x1f".join(texts) + "|" + model_id).encode("utf-8")).hexdigest()[:20]
+
+
+def _read_pool(file: Path) -> tuple[list[str], np.ndarray]:
+    if not file.exists():
+        return [], np.zeros((0, DIM), dtype=np.float32)
+    with np.load(file) as pool:
+        return [str(k) for k in pool["keys"]], pool["vectors"]
+
+
 def encode_cached(texts: list[str]) -> np.ndarray:
-    """A catalogue's vectors with its encoder (`encoder_for`), memoised on disk by the hash of the whole list."""
+    """A catalogue's vectors with its encoder (`encoder_for`), memoised on disk per text: one pool of vectors per
+    encoder, so a catalogue that gains or changes a few items (an upload) only encodes those, not all of them."""
     encoder = encoder_for(texts)
     model_id = encoder_path() if encoder == MINILM else E5
-    digest = hashlib.sha1(("\x1f".join(texts) + "|" + model_id).encode("utf-8")).hexdigest()[:20]
-    file = _cache_dir() / f"{digest}.npy"
-    if file.exists():
-        return np.load(file)
-    vecs = encode(texts, encoder=encoder)
-    tmp = file.with_suffix(".tmp.npy")
-    np.save(tmp, vecs)
-    tmp.replace(file)
-    return vecs
+    file = _cache_dir() / f"pool-{hashlib.sha1(model_id.encode('utf-8')).hexdigest()[:12]}.npz"
+    keys = [_text_key(t) for t in texts]
+    with _pool_lock:
+        known, vectors = _read_pool(file)
+        row = {k: i for i, k in enumerate(known)}
+        missing = list({k: i for i, k in enumerate(keys) if k not in row}.values())  # once per distinct text
+        if missing:
+            legacy = _cache_dir() / f"{_legacy_digest(texts, model_id)}.npy"  # a whole-catalogue file, earlier format
+            fresh = np.load(legacy)[missing] if legacy.exists() else encode([texts[i] for i in missing],
+                                                                            encoder=encoder)
+            for n, i in enumerate(missing):
+                row[keys[i]] = len(known) + n
+            known = known + [keys[i] for i in missing]
+            vectors = np.vstack([vectors, fresh]).astype(np.float32)
+            tmp = file.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, keys=np.array(known), vectors=vectors)
+            tmp.replace(file)
+    return vectors[[row[k] for k in keys]] if keys else np.zeros((0, DIM), dtype=np.float32)

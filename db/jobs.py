@@ -77,19 +77,30 @@ def check_stale(session: Session, job: Job) -> Job:
     return job
 
 
+def job_kind(session: Session, job_id: int) -> str:
+    """What the job is ("train", "evaluate"): the worker runs it accordingly."""
+    return _get(session, job_id).kind
+
+
 def get_job(session: Session, job_id: int) -> Job:
     """The job, with a stale-worker check."""
     return check_stale(session, _get(session, job_id))
 
 
-def list_jobs(session: Session, limit: int = 50) -> list[Job]:
-    """Newest first, each stale-checked."""
-    jobs = list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
-    return [check_stale(session, j) for j in jobs]
+def list_jobs(session: Session, limit: int = 50, kind: str | None = None) -> list[Job]:
+    """Newest first, each stale-checked; `kind` ("train", "evaluate") keeps one kind of job."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    return [check_stale(session, j) for j in session.scalars(query)]
 
 
-def active_jobs(session: Session) -> list[Job]:
-    jobs = session.scalars(select(Job).where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.id))
+def active_jobs(session: Session, kind: str | None = None) -> list[Job]:
+    """Queued or running jobs, oldest first (of one `kind` when given)."""
+    query = select(Job).where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.id)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    jobs = session.scalars(query)
     return [j for j in (check_stale(session, j) for j in jobs) if j.status in ACTIVE_STATUSES]
 
 

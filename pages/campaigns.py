@@ -14,6 +14,7 @@ from pages.common import store_session
 from pages.components.charts import show
 from pages.components.csv_download import csv_download
 from pages.components.language import N_, _, dataframe, label, tr, translated_cells
+from pages.components.progress import run_with_progress
 from pages.components.uplift_report import render_uplift_evaluation
 
 NO_EXPERIMENT = N_("none — rank by propensity (not causal)")
@@ -74,9 +75,13 @@ if clicked or (wanted and st.session_state.get(PLAN_KEY) is None):
                                     exclude_users=[u.strip() for u in exclude.split(",") if u.strip()]),
             margin=float(margin), window_days=int(window), learner=learner,
         ).validate()
-        with st.spinner(_("Scoring every customer…")), store_session() as session:
-            exp_id = experiments.get(past)
-            st.session_state[PLAN_KEY] = plan_campaign(session, spec, experiment_id=exp_id, use_uplift=exp_id is not None)
+        exp_id = experiments.get(past)
+
+        def plan() -> CampaignPlan:
+            with store_session() as session:
+                return plan_campaign(session, spec, experiment_id=exp_id, use_uplift=exp_id is not None)
+
+        st.session_state[PLAN_KEY] = run_with_progress(plan, _("Scoring every customer…"), key="coupon_plan")
     except (CampaignError, ValueError, KeyError) as exc:
         st.error(str(exc))
 

@@ -6,14 +6,15 @@ import plotly.express as px
 import streamlit as st
 
 from core.profile import DataProfile, profile_store
-from db.shop_read import store_counts
+from db.recommendations import data_version
 from pages.common import db_url, store_session
 from pages.components.language import _, chart_labels, dataframe, date_ticks, label, tr, translated_values
 
 
-@st.cache_data(ttl=300, show_spinner=_("Profiling the store…"))
-def _profile(url: str, signature: tuple) -> DataProfile:
-    """Cached per store and per store size, so reruns (widget clicks) do not re-aggregate every event."""
+@st.cache_data(max_entries=8, show_spinner=_("Profiling the store…"))
+def _profile(url: str, version: tuple) -> DataProfile:
+    """Cached per store and data version (newest data set and event), so reruns and later visits do not
+    re-aggregate every event, and an upload (a new data set) is profiled afresh."""
     with store_session() as session:
         return profile_store(session)
 
@@ -27,8 +28,8 @@ st.caption(_("What your shop's data looks like: activity over time, the view →
            "best sellers, who your customers are and how big their baskets get."))
 
 with store_session() as session:
-    signature = tuple(store_counts(session).as_dict().items())
-profile = _profile(db_url(), signature)
+    version = data_version(session)
+profile = _profile(db_url(), version)
 
 if profile.empty:
     st.info(_("No data yet — load the demo shop from the Overview page, or upload your shop's events, items and "

@@ -8,13 +8,16 @@ from __future__ import annotations
 import streamlit as st
 
 from core.evaluation.evaluate import BASELINE_KINDS
+from core.evaluation.job import JOB_KIND as EVAL_KIND
+from core.evaluation.job import STAGES, EvaluationRequest, launch_evaluation, live_times
 from core.evaluation.paired import run_verdict
 from core.evaluation.report import metrics_long, run_errors
-from core.evaluation.store_runs import BASELINE_PREFIX, evaluate_store
+from core.evaluation.store_runs import BASELINE_PREFIX
 from core.models import model_class
+from core.training.jobs import cancel_training, job_status, running_job
 from db.evaluations import get_run, list_runs, run_breakdown, run_table
 from db.registry import active_model, list_models
-from pages.common import store_session
+from pages.common import db_url, store_session
 from pages.components.charts import grouped_bars
 from pages.components.csv_download import csv_download
 from pages.components.language import N_, _, dataframe, tr
@@ -58,14 +61,62 @@ if protocol == "temporal":
     share = st.slider(_("Test period: last share of all purchases"), 0.05, 0.30, 0.10, 0.05, key="test_share")
     split_kwargs = {"test_fraction": float(share)}
 
+EVAL_JOB = "eval_job"  # (store URL, job id) of this session's evaluation running in the background
+
+
+def _stage_text(job) -> str:
+    """"Step 3 of 9: ease v1: fitting · 12 s elapsed · about 40 s left" from the job's progress."""
+    p = job.progress
+    if not p:
+        return _("Evaluation job {id} is starting…").format(id=job.id)
+    stage = _(STAGES[p["stage"]]) if p.get("stage") in STAGES else str(p.get("stage", ""))
+    what = f"{p['model']}: {stage}" if p.get("model") else stage
+    elapsed, left = live_times(p)
+    text = _("Step {step} of {steps}: {what} · {elapsed:.0f} s elapsed").format(
+        step=p["step"], steps=p["steps"], what=what, elapsed=elapsed)
+    if left is not None:
+        text += " · " + _("about {eta:.0f} s left (estimate)").format(eta=left)
+    return text
+
+
 if st.button(_("Run evaluation"), type="primary", key="run", disabled=not chosen):
     try:
-        with st.spinner(_("Fitting and scoring every model on the same split…")), store_session() as session:
-            _unused, run = evaluate_store(session, [options[c] for c in chosen], protocol=protocol, split_kwargs=split_kwargs)
-            st.session_state["eval_run_id"] = run.id
-            st.session_state["show_run"] = run.id  # show the new run, not the one picked before
+        request = EvaluationRequest(models=[options[c] for c in chosen], protocol=protocol, split_kwargs=split_kwargs)
+        st.session_state[EVAL_JOB] = (db_url(), launch_evaluation(db_url(), request))
     except ValueError as exc:
         st.error(str(exc))
+
+job_url, job_id = st.session_state.get(EVAL_JOB) or (None, None)
+if job_url != db_url():  # none started here (or another shop's): show one another session started
+    other = running_job(db_url(), kind=EVAL_KIND)
+    job_id = None if other is None else other.id
+    st.session_state[EVAL_JOB] = None if other is None else (db_url(), other.id)
+try:
+    job = job_status(db_url(), job_id) if job_id is not None else None
+except KeyError:
+    job = None
+if job is not None and job.finished:
+    st.session_state[EVAL_JOB] = None
+    if job.status == "succeeded":
+        st.session_state["eval_run_id"] = st.session_state["show_run"] = int(job.metrics["run_id"])
+    elif job.status == "failed":
+        st.error(_("The evaluation failed: {error}").format(error=(job.error or "").split("\n")[0]))
+    else:
+        st.info(_("The evaluation was stopped; no run was stored."))
+elif job is not None:
+
+    @st.fragment(run_every=1)
+    def _live_evaluation() -> None:
+        """Polls the job every second; the whole page reruns once it is done, to show the new run."""
+        view = job_status(db_url(), job_id)
+        if view.finished:
+            st.rerun(scope="app")
+        st.progress(view.fraction, text=_stage_text(view))
+        st.caption(_("The evaluation runs in the background: you can leave this page and come back."))
+        if st.button(_("Stop the evaluation"), key="eval_cancel"):
+            cancel_training(db_url(), view.id)
+
+    _live_evaluation()
 
 with store_session() as session:
     runs = list_runs(session, limit=50)
@@ -85,7 +136,8 @@ with store_session() as session:
         verdict = run_verdict(list(run.results))
 
 if run is None:
-    st.info(_("No evaluation yet: pick models and press **Run evaluation**."))
+    if job is None or job.finished:  # while the first run is under way, its progress says enough
+        st.info(_("No evaluation yet: pick models and press **Run evaluation**."))
     st.stop()
 
 st.subheader(_("Run {id}: {value}").format(id=run.id, value=_(PROTOCOLS[run.protocol]) if run.protocol in PROTOCOLS else run.protocol))

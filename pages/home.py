@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.demo import load_demo_if_empty
+from core.demo import EXPECTED_BUILD_SECONDS, load_demo_if_empty
 from db.shop_read import event_period, store_status
 from pages.common import shop, store_session
 from pages.components.language import _, dataframe, date, number
+from pages.components.progress import run_with_progress
 from pages.components.shop import shop_label
 
 st.title("RecoLM")
@@ -33,8 +34,12 @@ if status.empty:
             "or upload your own shop's events, items and customers."))
     left, right = st.columns(2)
     if left.button(_("Load the demo shop"), type="primary", key="load_demo"):
-        with st.spinner(_("Building the demo shop (about half a minute)…")), store_session() as session:
-            load_demo_if_empty(session)
+        def build() -> None:
+            with store_session() as session:
+                load_demo_if_empty(session)
+
+        run_with_progress(build, _("Building the demo shop (about {seconds} seconds)…").format(
+            seconds=EXPECTED_BUILD_SECONDS), expected_s=EXPECTED_BUILD_SECONDS)
         st.rerun()
     with right:
         st.page_link("pages/data_upload.py", label=_("Upload your data"), icon=":material/upload_file:")

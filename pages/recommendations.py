@@ -22,6 +22,7 @@ from pages.components.charts import show
 from pages.components.csv_download import csv_download
 from pages.components.language import N_, _, chart_labels, dataframe, date_ticks, label, ngettext, tr, translated_values
 from pages.components.models import registered_model_picker
+from pages.components.progress import run_with_progress
 from pages.components.segments import ANY, segment_picker
 
 ANONYMOUS = N_("(anonymous visitor)")
@@ -239,13 +240,17 @@ if st.button(_("Compute and store batch"), key="rec_batch_go", type="primary"):
     if len(who) == 0:
         st.warning(_("No customer in that segment."))
     else:
-        with st.spinner(_("Scoring {n_who:,} customers…").format(n_who=len(who))):
+        config = {"k": int(k), "region": b_segment.region or ANY, "age_band": b_segment.age_band or ANY,
+                  "activity": b_segment.activity or ANY,
+                  "categories": list(chosen_cats), "exclude_seen": exclude_seen, "source": "page"}
+
+        def score_and_store():
             result = batch_recommend(service, who, k=int(k), exclude_seen=exclude_seen, flt=flt)
-            config = {"k": int(k), "region": b_segment.region or ANY, "age_band": b_segment.age_band or ANY,
-                      "activity": b_segment.activity or ANY,
-                      "categories": list(chosen_cats), "exclude_seen": exclude_seen, "source": "page"}
             with store_session() as session:
-                batch_id = store_batch(session, service, result, config)
+                return result, store_batch(session, service, result, config)
+
+        result, batch_id = run_with_progress(score_and_store, _("Scoring {n_who:,} customers…").format(
+            n_who=len(who)), key="rec_batch")
         st.session_state["rec_batch"] = (batch_id, result.csv_frame(), result.n_users, result.seconds)
 if "rec_batch" in st.session_state:
     batch_id, payload, n_users, seconds = st.session_state["rec_batch"]

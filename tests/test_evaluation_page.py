@@ -7,6 +7,18 @@ import pytest
 from tests.conftest import app_test
 
 
+def _run_evaluation(at, url: str) -> None:
+    """Press Run evaluation, wait for its background job, and let the page show the stored run."""
+    from core.training.jobs import wait_for
+
+    at.button(key="run").click()
+    at.run()
+    assert not at.exception and not at.error
+    _url, job_id = at.session_state["eval_job"]
+    assert wait_for(url, job_id, timeout=600, poll=0.5).status == "succeeded"
+    at.run()
+
+
 def _frame(at, column: str):
     """The page's table that has `column` (AppTest does not expose dataframe keys)."""
     for df in at.dataframe:
@@ -23,8 +35,7 @@ def test_page_runs_baselines_and_lists_the_stored_run(demo_store):
     # The demo registers models; the baselines are always offered. Keep it to three fast ones.
     at.multiselect(key="models").set_value(["baseline: popularity", "baseline: itemknn", "baseline: ease"])
     at.radio(key="protocol").set_value("loo")
-    at.button(key="run").click()
-    at.run()
+    _run_evaluation(at, demo_store)
     assert not at.exception and not at.error
 
     results = _frame(at, "kind").set_index("model")
@@ -49,8 +60,7 @@ def test_page_runs_baselines_and_lists_the_stored_run(demo_store):
     # A temporal run is stored beside the first one and shown.
     at.radio(key="protocol").set_value("temporal")
     at.multiselect(key="models").set_value(["baseline: popularity"])
-    at.button(key="run").click()
-    at.run()
+    _run_evaluation(at, demo_store)
     assert not at.exception and not at.error
     runs = _frame(at, "best_ndcg@10")
     assert list(runs["protocol"]) == ["temporal", "loo"]

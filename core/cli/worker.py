@@ -1,4 +1,4 @@
-"""`python -m core worker --job ID`: run one queued training job (started by the dashboard or `train`)."""
+"""`python -m core worker --job ID`: run one queued background job (training, or an evaluation run)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from core.config import database_url
+    from core.evaluation.job import JOB_KIND as EVALUATE
+    from core.evaluation.job import run_evaluation_job
     from core.training.worker import run_job
+    from db.engine import session_scope
+    from db.jobs import job_kind
 
-    return run_job(args.db or database_url(), args.job)
+    url = args.db or database_url()
+    with session_scope(url) as s:
+        kind = job_kind(s, args.job)
+    return run_evaluation_job(url, args.job) if kind == EVALUATE else run_job(url, args.job)

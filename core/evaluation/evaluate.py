@@ -140,6 +140,11 @@ def _grid_points(grid: dict[str, list[Any]] | None) -> list[dict[str, Any]]:
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
+def planned_stages(spec: ModelSpec, has_validation: bool) -> int:
+    """How many progress messages run_evaluation sends for `spec`: fitting, one per tuning point, scoring."""
+    return 2 + (len(_grid_points(spec.grid)) if has_validation else 0)
+
+
 def _group_metrics(rank: np.ndarray, ks: Sequence[int]) -> dict[str, float]:
     out: dict[str, float] = {"n_users": int(len(rank))}
     for k in ks:

@@ -14,6 +14,8 @@ from typing import Any
 from core.config import PROJECT_ROOT, artifacts_dir
 from core.training.worker import TrainRequest
 
+TRAIN_KIND = "train"  # jobs.kind of a training job; other kinds (an evaluation run) share the worker and the table
+
 # Popen handles of workers started by this process, polled so finished children are reaped (no zombies).
 _CHILDREN: dict[int, subprocess.Popen] = {}
 
@@ -93,7 +95,7 @@ def log_path(url: str, job_id: int) -> Path:
 def launch_training(url: str, params: dict[str, Any] | TrainRequest) -> int:
     """Create a job row and start its worker process; returns the job id."""
     from db.engine import session_scope
-    from db.jobs import create_job, set_pid
+    from db.jobs import create_job
 
     req = params if isinstance(params, TrainRequest) else TrainRequest.from_params(params)
     from core.models import MODEL_KINDS
@@ -101,7 +103,16 @@ def launch_training(url: str, params: dict[str, Any] | TrainRequest) -> int:
     if req.model not in MODEL_KINDS:
         raise ValueError(f"Unknown model kind {req.model!r}; known: {', '.join(MODEL_KINDS)}")
     with session_scope(url) as s:
-        job_id = create_job(s, "train", req.to_params()).id
+        job_id = create_job(s, TRAIN_KIND, req.to_params()).id
+    start_worker(url, job_id)
+    return job_id
+
+
+def start_worker(url: str, job_id: int) -> int:
+    """Start `python -m core worker` for a queued job of any kind (its own process session); returns the pid."""
+    from db.engine import session_scope
+    from db.jobs import set_pid
+
     log = open(log_path(url, job_id), "ab")  # noqa: SIM115 - handed to the child process
     try:
         proc = subprocess.Popen(
@@ -114,7 +125,7 @@ def launch_training(url: str, params: dict[str, Any] | TrainRequest) -> int:
     _CHILDREN[proc.pid] = proc
     with session_scope(url) as s:
         set_pid(s, job_id, proc.pid)
-    return job_id
+    return proc.pid
 
 
 def job_status(url: str, job_id: int) -> JobView:
@@ -133,23 +144,24 @@ def job_status(url: str, job_id: int) -> JobView:
     return view
 
 
-def list_job_views(url: str, limit: int = 50) -> list[JobView]:
+def list_job_views(url: str, limit: int = 50, kind: str = TRAIN_KIND) -> list[JobView]:
+    """The newest jobs of one kind (training by default), newest first."""
     from db.engine import session_scope
     from db.jobs import list_jobs
 
     _reap()
     with session_scope(url) as s:
-        return [_view(j) for j in list_jobs(s, limit)]
+        return [_view(j) for j in list_jobs(s, limit, kind=kind)]
 
 
-def running_job(url: str) -> JobView | None:
-    """The newest queued/running job, if any."""
+def running_job(url: str, kind: str = TRAIN_KIND) -> JobView | None:
+    """The newest queued/running job of one kind (training by default), if any."""
     from db.engine import session_scope
     from db.jobs import active_jobs
 
     _reap()
     with session_scope(url) as s:
-        jobs = active_jobs(s)
+        jobs = active_jobs(s, kind=kind)
         return _view(jobs[-1]) if jobs else None
 
 
