@@ -23,7 +23,7 @@ from core.schema import EXPOSURES
 from db.experiments import experiment_sizes, list_experiments, load_exposures, save_experiment
 from pages.common import store_session
 from pages.components.abtest_report import render_report, report_options
-from pages.components.language import N_, _, dataframe, tr
+from pages.components.language import N_, _, dataframe, glossary_help, tr
 
 NONE = "— none —"
 SPLIT_HELP = "Shares per arm as arm=share, e.g. control=50,treatment=50. Blank: equal split."
@@ -85,11 +85,13 @@ def render(result: Analysis, frame, key: str) -> None:
                "z-test. Chance to beat control: Beta-Binomial posterior. Sequential p-value: always valid (mSPRT), "
                "safe to check every day."))
     _table(tables["comparisons"], f"{key}_comparisons")
+    st.caption(glossary_help("sequential p-value"))
     if "revenue" in tables:
         st.caption(_("Revenue per user: difference with its 95 % interval, Welch's t-test."))
         _table(tables["revenue"], f"{key}_revenue")
     if "cuped" in tables:
         st.subheader(_("CUPED (adjusted for the pre-period metric)"))
+        st.caption(glossary_help("cuped"))
         _table(tables["cuped"], f"{key}_cuped")
     with st.expander(_("Sample-ratio check: chi-square = {chi2:.3f}, p = {p_value:.4f}").format(chi2=result.srm.chi2, p_value=result.srm.p_value),
                      expanded=result.srm.flagged):
