@@ -1,5 +1,6 @@
 """Recency in a shop whose data ends in 2011 is counted back from the shop's own last event, not from today:
-"last bought 5659 days ago" was today's date against a 2011 shop (issue 17)."""
+"last bought 5659 days ago" was today's date against a 2011 shop (issue 17). The uploaded shop has no campaign
+of its own, so targeting is by propensity: no uplift borrowed from another shop's campaign."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def test_recency_counts_from_the_shops_last_day(store_url, tmp_path):
 
     with session_scope(store_url) as s:
         data = from_store(s)
-        plan = plan_campaign(s, CampaignSpec(name="retail", budget=Budget("count", 50)), use_uplift=False)
+        plan = plan_campaign(s, CampaignSpec(name="retail", budget=Budget("count", 50)))
     last = pd.Timestamp(data.as_of(), unit="s")
     assert last.year == 2011  # the shop's "today"
     assert data.as_of() == max(float(t.max()) for t in data.times if len(t))
@@ -41,3 +42,6 @@ def test_recency_counts_from_the_shops_last_day(store_url, tmp_path):
     assert days[user] == pytest.approx((data.as_of() + 1 - mine) / 86400, abs=1e-6)
     assert f"last {days[user]:.0f} days ago" in plan.user_view(user)["reason"]
     assert plan.mode == "propensity" and "P(buy) in the coupon window" in plan.user_view(user)["reason"]
+    # An uploaded shop has no past campaign of its own: nothing is borrowed from the demo or bundled data.
+    assert plan.evaluation is None and plan.experiment_id is None
+    assert plan.decision.reason.startswith("No past randomised campaign in this shop")
