@@ -72,6 +72,12 @@ class InteractionData:
             np.add.at(counts, allitems, 1)
         return counts
 
+    def as_of(self) -> float | None:
+        """The shop's "today" (unix seconds): its latest event. Shops' data is historical (an upload may end in
+        2011), so recency is counted back from here, never from the wall clock; None without timestamps."""
+        last = [float(t.max()) for t in (self.times or []) if len(t)]
+        return max(last) if last else None
+
     def user_item_matrix(self, binary: bool = True):
         """Sparse users x items matrix of the sequences (scipy CSR, float32)."""
         return history_matrix(self.sequences, self.n_items, binary=binary)

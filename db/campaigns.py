@@ -133,5 +133,11 @@ def campaign_options(session: Session) -> dict[str, list[str]]:
     }
 
 
+def price_range(session: Session) -> tuple[float, float] | None:
+    """The shop's lowest and highest positive item price (bounds for coupon amounts), None without prices."""
+    lo, hi = session.execute(select(func.min(Item.price), func.max(Item.price)).where(Item.price > 0)).one()
+    return None if hi is None else (float(lo), float(hi))
+
+
 def experiment_label(exp: Experiment) -> str:
     return f"#{exp.id} {exp.name} ({exp.source})"

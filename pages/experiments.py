@@ -23,7 +23,7 @@ from core.schema import EXPOSURES
 from db.experiments import experiment_sizes, list_experiments, load_exposures, save_experiment
 from pages.common import store_session
 from pages.components.abtest_report import render_report, report_options
-from pages.components.language import N_, _, dataframe, file_uploader_chrome, tr
+from pages.components.language import N_, _, dataframe, file_uploader_chrome, glossary_help, tr
 
 LOG_TYPES = ["csv", "gz", "zip", "txt", "tsv"]
 NONE = "— none —"
@@ -86,11 +86,13 @@ def render(result: Analysis, frame, key: str) -> None:
                "z-test. Chance to beat control: Beta-Binomial posterior. Sequential p-value: always valid (mSPRT), "
                "safe to check every day."))
     _table(tables["comparisons"], f"{key}_comparisons")
+    st.caption(glossary_help("sequential p-value"))
     if "revenue" in tables:
         st.caption(_("Revenue per user: difference with its 95 % interval, Welch's t-test."))
         _table(tables["revenue"], f"{key}_revenue")
     if "cuped" in tables:
         st.subheader(_("CUPED (adjusted for the pre-period metric)"))
+        st.caption(glossary_help("cuped"))
         _table(tables["cuped"], f"{key}_cuped")
     with st.expander(_("Sample-ratio check: chi-square = {chi2:.3f}, p = {p_value:.4f}").format(chi2=result.srm.chi2, p_value=result.srm.p_value),
                      expanded=result.srm.flagged):
@@ -193,7 +195,9 @@ def _analyse_section() -> None:
         st.error(str(exc))
         return
     result = full.analysis
-    st.session_state["last_baseline"] = result.arms[0].rate
+    # The planner's baseline follows the test on screen: its control arm's rate, keyed by which test it is.
+    control_arm = next((a for a in result.arms if a.variant == result.control), result.arms[0])
+    st.session_state["last_baseline"] = (f"{source}:{exp_id or name}:{len(frame)}", control_arm.rate)
     with results_box:
         render(result, cleaned, "main")
         render_report(full, "main")
@@ -249,9 +253,15 @@ def _replay_section() -> None:
 
 def _planner_section() -> None:
     st.caption(_("How many users a conversion test needs (two-sided z-test, statsmodels power), and for how long."))
-    base_default = float(st.session_state.get("last_baseline") or 0.1) * 100
+    test, rate = st.session_state.get("last_baseline") or (None, 0.1)
+    # A widget keeps its own value across reruns; reset it whenever another test is loaded (not on every rerun,
+    # so a baseline typed by hand stays until the test changes).
+    if "plan_base" not in st.session_state or st.session_state.get("plan_base_test") != test:
+        st.session_state["plan_base"] = round(float(rate) * 100, 2)
+        st.session_state["plan_base_test"] = test
     c1, c2, c3 = st.columns(3)
-    baseline = c1.number_input(_("Baseline conversion (%)"), 0.01, 99.0, round(base_default, 2), key="plan_base") / 100
+    baseline = c1.number_input(_("Baseline conversion (%)"), 0.01, 99.0, key="plan_base",
+                               help=_("Taken from the control arm of the test loaded above; change it freely.")) / 100
     mde = c2.number_input(_("Minimum detectable effect (%)"), 0.1, 500.0, 2.0, key="plan_mde") / 100
     relative = c3.radio(_("Effect is"), [N_("relative"), N_("absolute (points)")], horizontal=True, key="plan_rel",
                         format_func=_) == "relative"

@@ -39,7 +39,11 @@ def test_counts_and_default_choices():
     assert (report.rows_dropped_mismatch, report.rows_dropped_multi_arm, report.rows_dropped_duplicates) == (1, 2, 1)
     assert report.rows_out == report.users_out == 4
     text = " ".join(report.lines())
-    assert "1 rows show another variant's page (dropped)" in text and "Analysed: 4 users" in text
+    assert "1 rows show another variant's page: those rows dropped, taking 1 users" in text
+    # u4 (only a mismatched row) and u3 (two arms) are lost; dropped + kept add up to the users that came in
+    assert "1 of them still were after the step above and were dropped (2 rows)" in text
+    assert report.users_dropped == 2 and report.users_dropped + report.users_out == report.users_in
+    assert "Dropped 2 of 6 users (4 rows); kept 4 users. Analysed: 4 users" in text
 
 
 def test_first_exposure_and_keep_choices():
@@ -70,6 +74,13 @@ def test_udacity_traps_are_found():
     assert report.multi_arm_users == 1_895
     assert report.rows_dropped_duplicates == 1  # user 773192, seen twice on the right page
     assert report.users_out == 290_584
+    # The mismatch step removed every second-arm row, so no user was left in two arms and none was lost: the
+    # summary must say so rather than "1,895 users dropped" next to all 290,584 analysed.
+    assert report.multi_arm_users_left == 0 and report.users_dropped == 0
+    text = " ".join(report.lines())
+    assert "1,895 users were in more than one arm in the raw log; 0 of them still were" in text
+    assert "Dropped 0 of 290,584 users (3,894 rows); kept 290,584 users." in text
+    assert report.rows_in - report.rows_out == 3_894 and report.users_dropped + report.users_out == report.users_in
     # Keeping the mismatches instead leaves every user in at most one arm only after "first exposure".
     cleaned, kept = clean(frame, HygieneChoices(mismatches="keep", multi_arm="first"))
     assert kept.rows_dropped_mismatch == 0 and cleaned["user_id"].is_unique and len(cleaned) == 290_584

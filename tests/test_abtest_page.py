@@ -50,8 +50,9 @@ def test_udacity_upload_shows_statsmodels_figures(store_url):
     assert not at.exception and not at.error
     assert at.selectbox(key="map_variant").value == "group" and at.selectbox(key="map_page").value == "landing_page"
     hygiene = at.markdown[0].value
-    assert "3,893 rows show another variant's page (dropped)" in hygiene
-    assert "1,895 users were exposed to more than one arm" in hygiene and "Analysed: 290,584 users" in hygiene
+    assert "3,893 rows show another variant's page: those rows dropped, taking 0 users" in hygiene
+    assert "1,895 users were in more than one arm in the raw log; 0 of them still were" in hygiene
+    assert "Dropped 0 of 290,584 users (3,894 rows); kept 290,584 users." in hygiene
 
     frames = _frames(at)
     arms = frames["main_arms"].set_index("arm")
@@ -195,3 +196,36 @@ def test_hillstrom_upload_shows_metrics_guardrails_segments_and_bayes(store_url,
     assert table_with("users control")["difference"].tolist() == pytest.approx(
         [c.result.diff for c in ref.segments[0].cells])
     assert any("Cochran's Q" in c.value for c in at.caption)
+
+
+def test_planner_baseline_follows_the_loaded_test(store_url):
+    """Two stored tests with different control rates: the planner's baseline is the loaded test's control rate
+    and follows when another test is picked (it used to stay at the first test's figure)."""
+    import numpy as np
+
+    from db.engine import session_scope
+    from db.experiments import save_experiment
+
+    rates = {"first": 0.30, "second": 0.08}
+    with session_scope(store_url) as s:
+        ids = {}
+        for name, rate in rates.items():
+            n = 400
+            conv = np.r_[np.arange(n) < rate * n, np.arange(n) < 0.5 * n].astype(int)
+            frame = pd.DataFrame({"user_id": [f"{name}-{i}" for i in range(2 * n)],
+                                  "variant": ["control"] * n + ["treatment"] * n, "converted": conv})
+            ids[name] = save_experiment(s, name, frame, source="upload", control="control").id
+    at = app_test("experiments")
+    at.run()
+    assert not at.exception
+    at.selectbox(key="experiment").set_value(ids["first"])
+    at.run()
+    assert at.number_input(key="plan_base").value == pytest.approx(30.0)
+    at.selectbox(key="experiment").set_value(ids["second"])
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="plan_base").value == pytest.approx(8.0)
+    # A baseline typed by hand stays while the same test is loaded.
+    at.number_input(key="plan_base").set_value(12.5)
+    at.run()
+    assert at.number_input(key="plan_base").value == pytest.approx(12.5)

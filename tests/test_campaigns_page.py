@@ -37,8 +37,12 @@ def test_marketer_plans_a_causal_campaign_under_budget(demo_store):
     assert (learners["Qini low"] <= learners["Qini coefficient"]).all()
     assert (learners["Qini coefficient"] <= learners["Qini high"]).all()
     assert learners["calibrated slope on other half"].notna().all()
-    # Per-user view starts with the best-ranked customer.
-    assert {m.label: m.value for m in at.metric}["Status"] == "targeted"
+    assert "propensity" not in targets  # one "chance to buy" per mode: P(buy) without/with the coupon here
+    assert any("Targeting by uplift" in c.value and "clearly above random" in c.value for c in at.caption)
+    # Per-user view starts with the best-ranked customer; its P(buy) is the one its reason quotes.
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Status"] == "targeted"
+    assert "Propensity" not in metrics and metrics["P(buy) without → with coupon"] in targets["reason"].iloc[0]
     next(b for b in at.button if b.label == "Store campaign").click()
     at.run()
     assert any("Stored as campaign" in s.value for s in at.success)
@@ -50,7 +54,8 @@ def test_without_a_past_campaign_the_list_is_labelled_not_causal(demo_store):
     sb = next(s for s in at.selectbox if s.label.startswith("Learn uplift"))
     sb.set_value(sb.options[-1])
     _plan(at)
-    assert any("Not causal" in w.value for w in at.warning)
+    assert any("Propensity targeting (not causal)" in w.value and "No past campaign chosen" in w.value
+               for w in at.warning)
     assert {m.label: m.value for m in at.metric}["Incremental revenue"] == "n/a"
 
 
@@ -82,3 +87,44 @@ def test_arriving_for_one_customer_plans_and_shows_their_coupon(demo_store):
     assert not at.exception, [e.value for e in at.exception]
     assert next(s for s in at.selectbox if s.label == "Customer").value == "U100005"
     assert "Status" in {m.label for m in at.metric}
+
+
+def _plant_null_campaign(session, seed: int = 5) -> int:
+    """A past randomised coupon test where the coupon lifts everyone's conversion alike (15 % -> 25 %): there is
+    nobody to find, so no learner can beat random targeting."""
+    import numpy as np
+    import pandas as pd
+
+    from core.interactions import from_store
+    from db.experiments import save_experiment
+
+    data = from_store(session)
+    rng = np.random.default_rng(seed)
+    keys = data.user_keys[np.array([len(q) > 0 for q in data.sequences])]
+    t = rng.integers(0, 2, len(keys))
+    converted = (rng.random(len(keys)) < 0.15 + 0.10 * t).astype(int)
+    exposures = pd.DataFrame({
+        "user_id": keys, "variant": np.where(t == 1, "coupon", "control"), "converted": converted,
+        "revenue": converted * 80.0, "timestamp": pd.to_datetime(int(data.as_of()) - 20 * 86400, unit="s"),
+    })
+    return save_experiment(session, "flat coupon test", exposures, source="upload", control="control").id
+
+
+def test_learners_that_do_not_beat_random_get_no_causal_banner(demo_store):
+    with session_scope(demo_store) as s:
+        _plant_null_campaign(s)
+    at = app_test("campaigns")
+    at.run()
+    sb = next(s for s in at.selectbox if s.label.startswith("Learn uplift"))
+    assert "flat coupon test" in sb.options[0]
+    _plan(at)
+    assert not any("Causal targeting" in s.value for s in at.success)
+    warning = next(w.value for w in at.warning if "Propensity targeting (not causal)" in w.value)
+    assert "Not targeting by uplift" in warning and "does not clear random targeting's" in warning
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Incremental revenue"] == "n/a" and "P(buy) in the coupon window" in metrics
+    targets = at.dataframe[0].value
+    assert "propensity" in targets and not {"p0", "p1", "uplift", "expected_profit"} & set(targets)
+    assert targets["propensity"].is_monotonic_decreasing and targets["reason"].str.contains("not causal").all()
+    # The evidence stays on the page: the Qini curve and the intervals that fell short.
+    assert [c.key for c in at.get("plotly_chart")] == ["qini", "qini_intervals"]

@@ -52,6 +52,11 @@ class HygieneReport:
     rows_dropped_duplicates: int
     rows_out: int
     users_out: int
+    # users who lost every exposure at each step (a dropped row whose user has another row loses no user)
+    users_dropped_mismatch: int = 0
+    users_dropped_multi_arm: int = 0
+    users_dropped_duplicates: int = 0
+    multi_arm_users_left: int = 0  # users still in more than one arm when step 2 ran (after step 1)
     has_page: bool = False  # the log says which page was shown, so mismatches could be looked for
     choices: dict = field(default_factory=dict)
     expected_pages: dict[str, str] = field(default_factory=dict)
@@ -59,21 +64,43 @@ class HygieneReport:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def users_dropped(self) -> int:
+        return self.users_dropped_mismatch + self.users_dropped_multi_arm + self.users_dropped_duplicates
+
     def lines(self) -> list[str]:
-        """Plain-language summary for the page and the CLI."""
+        """Plain-language summary for the page and the CLI: per step what was found, what was dropped (rows and
+        whole users) and, last, what was kept; the dropped and kept counts add up to what came in."""
         out = [Message("{rows:,} exposure rows from {users:,} users.", rows=self.rows_in, users=self.users_in)]
         if self.has_page:
-            verb = (Message("dropped") if self.choices.get("mismatches") == "drop" else Message("kept as assigned"))
-            out.append(Message("{rows:,} rows show another variant's page ({verb}).", rows=self.mismatched_rows,
-                               verb=verb))
-        verb = Message("dropped") if self.choices.get("multi_arm") == "drop" else Message("kept at their first exposure")
-        out.append(Message("{users:,} users were exposed to more than one arm ({verb}).", users=self.multi_arm_users,
-                           verb=verb))
-        verb = (Message("first exposure kept") if self.choices.get("duplicates") == "first"
-                else Message("those users dropped"))
-        out.append(Message("{rows:,} duplicate exposure rows from {users:,} users ({verb}).", rows=self.duplicate_rows,
-                           users=self.users_with_duplicates, verb=verb))
-        out.append(Message("Analysed: {users:,} users, one exposure each.", users=self.users_out))
+            if self.choices.get("mismatches") == "drop":
+                out.append(Message("{rows:,} rows show another variant's page: those rows dropped, taking "
+                                   "{lost:,} users with them (the others still have a row on their own page).",
+                                   rows=self.mismatched_rows, lost=self.users_dropped_mismatch))
+            else:
+                out.append(Message("{rows:,} rows show another variant's page: kept as assigned.",
+                                   rows=self.mismatched_rows))
+        if self.choices.get("multi_arm") == "drop":
+            out.append(Message("{users:,} users were in more than one arm in the raw log; {left:,} of them still were "
+                               "after the step above and were dropped ({rows:,} rows).", users=self.multi_arm_users,
+                               left=self.multi_arm_users_left, rows=self.rows_dropped_multi_arm))
+        else:
+            out.append(Message("{users:,} users were in more than one arm in the raw log; {left:,} of them still were "
+                               "after the step above and keep their first exposure ({rows:,} later rows dropped).",
+                               users=self.multi_arm_users, left=self.multi_arm_users_left,
+                               rows=self.rows_dropped_multi_arm))
+        if self.choices.get("duplicates") == "first":
+            out.append(Message("{rows:,} repeated exposure rows from {users:,} users in the raw log: each keeps its "
+                               "first exposure ({dropped:,} rows dropped, no user lost).", rows=self.duplicate_rows,
+                               users=self.users_with_duplicates, dropped=self.rows_dropped_duplicates))
+        else:
+            out.append(Message("{rows:,} repeated exposure rows from {users:,} users in the raw log: {lost:,} users "
+                               "still repeated were dropped ({dropped:,} rows).", rows=self.duplicate_rows,
+                               users=self.users_with_duplicates, lost=self.users_dropped_duplicates,
+                               dropped=self.rows_dropped_duplicates))
+        out.append(Message("Dropped {lost:,} of {users:,} users ({rows_lost:,} rows); kept {kept:,} users. Analysed: "
+                           "{kept:,} users, one exposure each.", lost=self.users_dropped, users=self.users_in,
+                           rows_lost=self.rows_in - self.rows_out, kept=self.users_out))
         return out
 
 
@@ -118,10 +145,15 @@ def clean(df: pd.DataFrame, choices: HygieneChoices | None = None) -> tuple[pd.D
     dup_raw = int((per_user_arm - 1).clip(lower=0).sum())
     users_dup_raw = int(per_user_arm[per_user_arm > 1].index.get_level_values(0).nunique())
 
+    def n_users() -> int:
+        return int(work["user_id"].nunique())
+
     dropped_mismatch = 0
+    users0 = n_users()
     if choices.mismatches == "drop" and n_mismatch:
         work = work[~mismatch]
         dropped_mismatch = n_mismatch
+    users1 = n_users()
 
     # 2. users in more than one arm
     before = len(work)
@@ -135,6 +167,7 @@ def clean(df: pd.DataFrame, choices: HygieneChoices | None = None) -> tuple[pd.D
             keep = work[in_multi].reset_index().merge(first_variant, on=["user_id", "variant"])["index"]
             work = work[~in_multi | work.index.isin(keep)]
     dropped_multi = before - len(work)
+    users2 = n_users()
 
     # 3. duplicate exposures within one arm
     before = len(work)
@@ -145,6 +178,7 @@ def clean(df: pd.DataFrame, choices: HygieneChoices | None = None) -> tuple[pd.D
         counts = work["user_id"].value_counts()
         work = work[~work["user_id"].isin(counts.index[counts > 1])]
     dropped_dup = before - len(work)
+    users3 = n_users()
 
     report = HygieneReport(
         rows_in=rows_in,
@@ -157,7 +191,11 @@ def clean(df: pd.DataFrame, choices: HygieneChoices | None = None) -> tuple[pd.D
         rows_dropped_multi_arm=dropped_multi,
         rows_dropped_duplicates=dropped_dup,
         rows_out=len(work),
-        users_out=int(work["user_id"].nunique()),
+        users_out=users3,
+        users_dropped_mismatch=users0 - users1,
+        users_dropped_multi_arm=users1 - users2,
+        users_dropped_duplicates=users2 - users3,
+        multi_arm_users_left=len(multi),
         has_page=bool(has_page),
         choices={"mismatches": choices.mismatches, "multi_arm": choices.multi_arm, "duplicates": choices.duplicates},
         expected_pages=expected,

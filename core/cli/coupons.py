@@ -1,6 +1,8 @@
 """`python -m core coupons --campaign FILE_OR_NAME`: target a coupon campaign exactly as the Coupons page does.
 
 FILE is a JSON campaign definition (core.coupons.CampaignSpec fields); NAME (or id) re-runs a stored campaign.
+The JSON's `targeting` says how the list was ranked (`mode`: uplift | propensity) and why (`reason`): uplift only
+when the learner beat random targeting on the past campaign's held-out customers (core.coupons.decision).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def _human(plan, top: int) -> str:
     lines = [f"Campaign {plan.spec.name!r}: {t['n_targeted']} of {t['n_users']} users targeted "
              f"({t['n_eligible']} eligible), recommender {plan.model_name}",
              "Ranking: " + ("expected incremental profit from uplift (causal)" if plan.causal
-                            else "purchase propensity — NOT causal (no past randomised campaign)"),
+                            else "purchase propensity — NOT causal"),
+             f"Why: {plan.decision.reason if plan.decision else ''}",
              f"Budget: {t['budget_used']:.2f} of {t['budget_amount']:.2f} ({t['budget_kind']})",
              f"Expected conversions {t['expected_conversions']:.1f}, expected cost {t['expected_cost']:.2f}"]
     if plan.causal:

@@ -13,6 +13,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sqlalchemy.orm import Session
 
 from core.coupons.campaign import CampaignSpec
+from core.coupons.decision import TargetingDecision, decide, no_campaign, not_chosen, too_small
 from core.coupons.features import DAY, feature_matrix, make_scope, user_features
 from core.coupons.propensity import fit_propensity
 from core.coupons.targeting import Scores, campaign_totals, score_and_select, targeted
@@ -116,6 +117,11 @@ class CampaignPlan:
     model_name: str
     experiment_id: int | None
     calibration: dict = field(default_factory=dict)  # outcome -> UpliftCalibration.to_dict()
+    decision: TargetingDecision | None = None  # uplift or propensity, and why (core.coupons.decision)
+
+    @property
+    def mode(self) -> str:
+        return self.decision.mode if self.decision else ("uplift" if self.causal else "propensity")
 
     def to_dict(self, max_targets: int | None = None) -> dict:
         t = self.targets if max_targets is None else self.targets.head(max_targets)
@@ -123,6 +129,7 @@ class CampaignPlan:
         return {
             "campaign": self.spec.to_dict(),
             "causal": self.causal,
+            "targeting": self.decision.to_dict() if self.decision else {"mode": self.mode, "reason": ""},
             "model": {"id": self.model_id, "name": self.model_name},
             "experiment_id": self.experiment_id,
             "totals": self.totals,
@@ -236,10 +243,10 @@ def plan_campaign(
     data = from_store(session)
     if data.n_users == 0:
         raise ValueError("the store has no users: upload data or load the demo shop first")
-    stamps = [t.max() for t in (data.times or []) if len(t)]
-    if not stamps:
+    last = data.as_of()
+    if last is None:
         raise ValueError("the store has no purchases: coupon targeting needs purchase history")
-    now = float(max(stamps)) + 1.0
+    now = last + 1.0  # the shop's own last day, not the wall clock: recency as the shop's data stands
     model, model_id, model_name = _resolve_model(session, data, notes)
     scope = make_scope(data, spec.scope, spec.category)
 
@@ -252,9 +259,9 @@ def plan_campaign(
     p_now = prop.predict(feature_matrix(current))
     scores = Scores(propensity=p_now)
 
-    evaluation, outside, calibration = None, None, {}
+    evaluation, outside, calibration, decision = None, None, {}, no_campaign()
     if not use_uplift:
-        experiment_id = None
+        experiment_id, decision = None, not_chosen()
     elif experiment_id is None:
         found = randomised_campaigns(session)
         experiment_id = found[0].id if found else None
@@ -262,13 +269,14 @@ def plan_campaign(
         ex = _exposure_features(data, campaign_exposures(session, experiment_id), scope, model, now)
         t = ex["treated"].to_numpy()
         if min((t == 1).sum(), (t == 0).sum()) < 20:
-            notes.append(Message("experiment {id} has fewer than 20 users in an arm: uplift not estimated",
-                                 id=experiment_id))
+            decision = too_small(experiment_id)
             experiment_id = None
     if experiment_id is not None:
         X = feature_matrix(ex)
         outcome = "converted" if spec.goal == "conversion" else "revenue"
         evaluation = _evaluate(X, t, ex[outcome].to_numpy(dtype=float), spec, experiment_id, outcome)
+        decision = decide(evaluation, spec.learner)
+    if decision.causal:
         conv, cal = _fit_calibrated(X, t, ex["converted"].to_numpy(dtype=float), spec)
         calibration["converted"] = cal.to_dict()
         Xn = feature_matrix(current)
@@ -285,9 +293,6 @@ def plan_campaign(
         outside = np.full(len(current), "", dtype=object)
         outside[~current["activity"].isin(reached).to_numpy()] = Message(
             "outside the past campaign's reach (activity bucket it never covered)")
-    else:
-        notes.append(Message("no past randomised campaign: users are ranked by purchase propensity — NOT causal; "
-                             "a coupon may go to people who would have bought anyway"))
 
     current["user_store_id"] = data.users["store_id"].to_numpy()
     profile = data.users[[c for c in ("age_band", "gender", "region") if c in data.users]]
@@ -307,6 +312,7 @@ def plan_campaign(
         model_name=model_name,
         experiment_id=experiment_id,
         calibration=calibration,
+        decision=decision,
     )
 
 
@@ -315,5 +321,6 @@ def save_plan(session: Session, plan: CampaignPlan):
     from db.campaigns import save_campaign
 
     summary = {"totals": plan.totals, "causal": plan.causal, "notes": plan.notes,
+               "targeting": plan.decision.to_dict() if plan.decision else None,
                "evaluation": plan.evaluation.summary() if plan.evaluation else None, "experiment_id": plan.experiment_id}
     return save_campaign(session, plan.spec.name, plan.spec.to_dict(), summary, plan.targets, model_id=plan.model_id)

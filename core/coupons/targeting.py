@@ -99,8 +99,8 @@ def _reason(row: pd.Series, causal: bool, target: str) -> str:
         head = Message("coupon lifts P(buy) {p0} → {p1} ({uplift}), expected profit {profit}", p0=f"{row['p0']:.0%}",
                        p1=f"{row['p1']:.0%}", uplift=f"{row['uplift']:+.1%}", profit=f"{row['expected_profit']:+.2f}")
     else:
-        head = Message("propensity {propensity} (not causal: no past randomised campaign)",
-                       propensity=f"{row['propensity']:.0%}")
+        head = Message("P(buy) in the coupon window {propensity} (not causal: ranked by how likely they are to buy)",
+                       propensity=f"{row['propensity']:.1%}")
     return Message("{head}; {history}; on {target}", head=head, history=history, target=target)
 
 

@@ -176,10 +176,8 @@ class RecommendationService:
     def now(self) -> pd.Timestamp | None:
         """The shop's "today": its latest event or listing (the demo and uploads are historical data)."""
         stamps = []
-        if self.data.times is not None:
-            last = [int(t.max()) for t in self.data.times if len(t)]
-            if last:
-                stamps.append(pd.Timestamp(max(last), unit="s"))
+        if self.data.as_of() is not None:
+            stamps.append(pd.Timestamp(int(self.data.as_of()), unit="s"))
         if "listed_at" in self.data.items:
             listed = pd.to_datetime(self.data.items["listed_at"], errors="coerce").max()
             if pd.notna(listed):

@@ -84,25 +84,46 @@ def date_ticks(fig) -> None:
         fig.update_xaxes(tickformat="%Y-%m-%d")
 
 
+def glossary_help(term: object) -> str | None:
+    """The metric's one-line plain meaning (core.glossary) in the reader's language, for help= / captions."""
+    from core.glossary import meaning
+
+    text = meaning(term)
+    return _(text) if text else None
+
+
 def column_config(columns, config: dict | None = None) -> dict:
-    """`config` plus a translated label for every known column id (st.dataframe draws headers on a canvas)."""
+    """`config` plus a readable, translated label for every known column id (st.dataframe draws headers on a
+    canvas, so `age_band` would show as is) and, for metric columns, the glossary's meaning as the header tooltip."""
     out = dict(config or {})
-    if current_lang() == i18n.DEFAULT_LANG:
-        return out
     for col in columns:
-        text = label(col)
-        if not isinstance(col, str) or text == col:
+        if not isinstance(col, str):
             continue
+        text, tip = label(col), glossary_help(col)
         cfg = out.get(col)
+        extra = {}
+        if text != col:
+            extra["label"] = text
+        if tip:
+            extra["help"] = tip
+        if not extra:
+            continue
         if cfg is None:
-            out[col] = {"label": text}
-        elif isinstance(cfg, dict) and cfg.get("label") in (None, "", col):
-            out[col] = {**cfg, "label": text}
+            out[col] = extra
+        elif isinstance(cfg, dict):
+            merged = dict(cfg)
+            if "label" in extra and merged.get("label") in (None, "", col):
+                merged["label"] = extra["label"]
+            if "help" in extra and not merged.get("help"):
+                merged["help"] = extra["help"]
+            out[col] = merged
     return out
 
 
 def dataframe(data, **kwargs):
-    """st.dataframe with translated column headers (same arguments)."""
+    """st.dataframe with readable, translated column headers, metric tooltips, and empty cells for missing values
+    (never "None" / "nan"); same arguments."""
+    kwargs.setdefault("placeholder", "")
     columns = getattr(data, "columns", None)
     if columns is None and isinstance(data, list) and data and isinstance(data[0], dict):
         columns = list(data[0])

@@ -13,7 +13,7 @@ from core.serving.live import HOLDOUT, METRICS, Arm, analyse_live, start, stop
 from db.live_experiments import list_live_experiments
 from db.registry import list_models
 from pages.common import store_session
-from pages.components.language import _
+from pages.components.language import _, dataframe
 from pages.components.signin import current
 
 NO_RECS = "— no recommendations (holdout) —"
@@ -71,7 +71,7 @@ def _show(experiment_id: int, key: str) -> None:
     if result.analysis is None:
         st.info(result.message)
         if len(served):
-            st.dataframe(served, hide_index=True, key=f"{key}_served")
+            dataframe(served, hide_index=True, key=f"{key}_served")
         return
     a = result.analysis
     for note in a.notes + result.notes:
@@ -83,17 +83,17 @@ def _show(experiment_id: int, key: str) -> None:
         st.markdown(_("**Leading on {value}:** {leader}").format(value=METRIC_LABELS[result.metric].lower(), leader=result.leader))
     tables = display_tables(a)
     st.subheader(_("Per arm"))
-    st.dataframe(tables["arms"], hide_index=True, key=f"{key}_arms")
+    dataframe(tables["arms"], hide_index=True, key=f"{key}_arms")
     st.subheader(_("Against {control}").format(control=a.control))
-    st.dataframe(tables["comparisons"], hide_index=True, key=f"{key}_cmp")
+    dataframe(tables["comparisons"], hide_index=True, key=f"{key}_cmp")
     if "revenue" in tables:
-        st.dataframe(tables["revenue"], hide_index=True, key=f"{key}_rev")
+        dataframe(tables["revenue"], hide_index=True, key=f"{key}_rev")
     if "cuped" in tables:
         st.subheader(_("CUPED (adjusted for purchases before the test)"))
-        st.dataframe(tables["cuped"], hide_index=True, key=f"{key}_cuped")
+        dataframe(tables["cuped"], hide_index=True, key=f"{key}_cuped")
     with st.expander(_("Sample-ratio check and served lists")):
-        st.dataframe(tables["srm"], hide_index=True, key=f"{key}_srm")
-        st.dataframe(served, hide_index=True, key=f"{key}_served")
+        dataframe(tables["srm"], hide_index=True, key=f"{key}_srm")
+        dataframe(served, hide_index=True, key=f"{key}_served")
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
