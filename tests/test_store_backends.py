@@ -207,14 +207,14 @@ def test_uploads_stream_into_postgresql_with_copy(backend_store_url, demo_csvs, 
     import db.shop_write as shop_write
 
     copied: dict[str, int] = {}
-    real = shop_write.copy_rows
+    real = shop_write.copy_frame
 
-    def spy(conn, table, columns, rows, coerce=True):
-        n = real(conn, table, columns, rows, coerce)
+    def spy(conn, table, df, *args):
+        n = real(conn, table, df, *args)
         copied[table.name] = copied.get(table.name, 0) + n
         return n
 
-    monkeypatch.setattr(shop_write, "copy_rows", spy)
+    monkeypatch.setattr(shop_write, "copy_frame", spy)
     report = ingest_into_store(backend_store_url, [Upload(Source(k, p)) for k, p in demo_csvs.items()])
     assert report.accepted, report.error
     counts = _counts(backend_store_url)
@@ -222,3 +222,93 @@ def test_uploads_stream_into_postgresql_with_copy(backend_store_url, demo_csvs, 
         assert copied == {"users": counts["users"], "items": counts["items"], "events": counts["events"]}
     else:
         assert copied == {}
+
+
+def _events_keys(url: str) -> tuple[list[str], list[str]]:
+    """Foreign keys and secondary indexes of the events table, as PostgreSQL holds them now."""
+    with session_scope(url) as s:
+        conn = s.connection()
+        fks = [r[0] for r in conn.exec_driver_sql(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'events'::regclass "
+            "AND contype = 'f' AND convalidated ORDER BY 1").all()]
+        idx = [r[0] for r in conn.exec_driver_sql(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'events' ORDER BY 1").all()]
+    return fks, idx
+
+
+@pytest.fixture
+def pg_store_url(pg_databases) -> str:
+    return pg_databases.create()
+
+
+def test_a_bulk_upload_into_postgresql_checks_its_keys_and_gives_the_same_store(pg_store_url, pg_databases,
+                                                                              demo_csvs, monkeypatch):
+    """Past BULK_EVENTS the events' foreign keys (and, into an empty table, indexes) come off for the COPY and go
+    back, validated, before the commit: the store ends with the same keys and the same rows as the per-row path."""
+    import db.shop_write as shop_write
+
+    reference = pg_databases.create()
+    uploads = [Upload(Source(k, p)) for k, p in demo_csvs.items()]
+    assert ingest_into_store(reference, uploads).accepted
+    keys_before = _events_keys(reference)
+    assert len(keys_before[0]) == 3 and len(keys_before[1]) == 4
+    started = []
+    real_start = shop_write._BulkLoad.start.__func__
+
+    def spy(cls, session, rebuild_indexes):
+        started.append(rebuild_indexes)
+        return real_start(cls, session, rebuild_indexes)
+
+    monkeypatch.setattr(shop_write._BulkLoad, "start", classmethod(spy))
+    monkeypatch.setattr(shop_write, "BULK_EVENTS", 50)
+    assert ingest_into_store(pg_store_url, uploads, IngestOptions(chunk_rows=40)).accepted
+    assert started == [True]  # once per upload, indexes rebuilt because the events table was empty
+    assert _events_keys(pg_store_url) == keys_before
+    assert _counts(pg_store_url) == _counts(reference)
+    query = "SELECT u.external_id, i.external_id, e.action, e.ts FROM events e JOIN users u ON u.id = e.user_id " \
+            "JOIN items i ON i.id = e.item_id ORDER BY 1, 2, 3, 4"
+    rows = []
+    for url in (reference, pg_store_url):
+        with session_scope(url) as s:
+            rows.append(s.connection().exec_driver_sql(query).all())
+    assert rows[0] == rows[1]
+
+
+def test_a_failed_bulk_upload_leaves_postgresql_keys_and_rows_as_they_were(pg_store_url, demo_csvs, tmp_path,
+                                                                           monkeypatch):
+    import db.shop_write as shop_write
+
+    assert ingest_into_store(pg_store_url, [Upload(Source(k, p)) for k, p in demo_csvs.items()]).accepted
+    before, keys = _counts(pg_store_url), _events_keys(pg_store_url)
+    monkeypatch.setattr(shop_write, "BULK_EVENTS", 50)
+    events = tmp_path / "events.csv"
+    rows = "".join(f"u{i},n{i % 7},view,2024-06-01 10:{i % 60:02d}\n" for i in range(300))
+    events.write_text(EVENTS_HEADER + rows + "u9,n1,vi")  # cut off after 300 rows, written in chunks of 100
+    report = ingest_into_store(pg_store_url, [Upload(Source("events", events))], IngestOptions(chunk_rows=100))
+    assert not report.accepted and "cut off" in report.error
+    assert _counts(pg_store_url) == before and _events_keys(pg_store_url) == keys
+
+
+def test_a_bulk_writer_that_is_never_finished_still_commits_with_its_keys(pg_store_url, demo_csvs, monkeypatch):
+    """A caller that forgets ShopWriter.finish() cannot commit events without foreign keys: the commit puts
+    them back, and a bad id it would have let in makes the commit fail and roll back."""
+    from sqlalchemy.exc import IntegrityError
+
+    import db.shop_write as shop_write
+    from db.shop_write import ShopWriter, new_dataset
+
+    assert ingest_into_store(pg_store_url, [Upload(Source(k, p)) for k, p in demo_csvs.items()]).accepted
+    before, keys = _counts(pg_store_url), _events_keys(pg_store_url)
+    monkeypatch.setattr(shop_write, "BULK_EVENTS", 1)
+    frame = pd.DataFrame({"user_id": ["brand-new"] * 3, "item_id": ["new-item"] * 3, "action": "view",
+                          "ts": pd.to_datetime(["2031-01-01", "2031-01-02", "2031-01-03"])})
+    with session_scope(pg_store_url) as s:
+        ShopWriter(s, new_dataset(s, "events", "unfinished")).add_events(frame)
+    assert _events_keys(pg_store_url) == keys and _counts(pg_store_url)["events"] == before["events"] + 3
+    with pytest.raises(IntegrityError, match="foreign key"):
+        with session_scope(pg_store_url) as s:
+            writer = ShopWriter(s, new_dataset(s, "events", "bad id"))
+            assert writer.add_events(frame.assign(ts=frame["ts"] + pd.Timedelta(days=30))).inserted == 3
+            s.connection().exec_driver_sql("UPDATE events SET item_id = 987654321 WHERE dataset_id = %s",
+                                           (writer.dataset.id,))
+    assert _events_keys(pg_store_url) == keys and _counts(pg_store_url)["events"] == before["events"] + 3

@@ -92,6 +92,7 @@ def ingest(session: Session, uploads: list[Upload], options: IngestOptions | Non
                                      dict(mapping.columns))
             report.files.append(file_report)
             _FileIngest(up.source, fmt, mapping, writer, file_report, options).run()
+        writer.finish()  # a bulk load's keys go back on (checking every row) before the upload is judged
         for f in report.files:
             if f.rows_kept == 0:
                 raise IngestError(Message('no row could be kept ({value})', value=_top_reasons(f)), file=f.file)
