@@ -106,6 +106,8 @@ t = plan.totals
 if plan.causal:
     st.success(_("Causal targeting: uplift learned from past campaign #{experiment_id} ({learner}).").format(experiment_id=plan.experiment_id, learner=plan.spec.learner))
     st.caption(tr(plan.decision.reason))
+elif plan.mode == "refused":
+    st.warning(tr(plan.decision.reason))
 else:
     st.warning(_("**Propensity targeting (not causal).** {reason}").format(reason=tr(plan.decision.reason)))
 for note in plan.notes:

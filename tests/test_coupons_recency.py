@@ -15,17 +15,22 @@ from db.engine import session_scope
 from tests.conftest import shared_path
 
 
-@pytest.mark.slow
-def test_recency_counts_from_the_shops_last_day(store_url, tmp_path):
+def _retail_shop(store_url: str, tmp_path, customers: int) -> None:
+    """A store holding `customers` random customers' purchases from UCI Online Retail (Dec 2010 - Dec 2011)."""
     path = shared_path("uci_online_retail", "onlineretail.csv.gz")
     if not path.exists():
         pytest.skip(f"UCI Online Retail not found at {path} (../shared/data/uci_online_retail)")
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     raw = raw[raw["CustomerID"].notna() & ~raw["InvoiceNo"].str.startswith("C")]
-    sample = raw[raw["CustomerID"].isin(raw["CustomerID"].drop_duplicates().sample(300, random_state=0))]
+    sample = raw[raw["CustomerID"].isin(raw["CustomerID"].drop_duplicates().sample(customers, random_state=0))]
     sample.to_csv(tmp_path / "retail.csv", index=False)
     report = ingest_into_store(store_url, [Upload(Source("transactions", tmp_path / "retail.csv"))])
     assert report.accepted, report.error
+
+
+@pytest.mark.slow
+def test_recency_counts_from_the_shops_last_day(store_url, tmp_path):
+    _retail_shop(store_url, tmp_path, 300)
 
     with session_scope(store_url) as s:
         data = from_store(s)
@@ -45,3 +50,15 @@ def test_recency_counts_from_the_shops_last_day(store_url, tmp_path):
     # An uploaded shop has no past campaign of its own: nothing is borrowed from the demo or bundled data.
     assert plan.evaluation is None and plan.experiment_id is None
     assert plan.decision.reason.startswith("No past randomised campaign in this shop")
+
+
+@pytest.mark.slow
+def test_a_shop_with_too_few_buyers_and_no_campaign_is_refused(store_url, tmp_path):
+    """15 customers: no propensity model can be fitted and there is no campaign, so every score would be the
+    base rate and any list arbitrary: nobody is targeted, and the reason says so."""
+    _retail_shop(store_url, tmp_path, 15)
+    with session_scope(store_url) as s:
+        plan = plan_campaign(s, CampaignSpec(name="tiny", budget=Budget("count", 5)))
+    assert not plan.propensity["calibrated"] and plan.mode == "refused" and not plan.causal
+    assert plan.targets.empty and plan.totals["n_targeted"] == 0
+    assert "too few buyers" in plan.decision.reason and plan.to_dict()["targeting"]["mode"] == "refused"

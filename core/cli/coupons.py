@@ -46,8 +46,9 @@ def _human(plan, top: int) -> str:
     t = plan.totals
     lines = [f"Campaign {plan.spec.name!r}: {t['n_targeted']} of {t['n_users']} users targeted "
              f"({t['n_eligible']} eligible), recommender {plan.model_name}",
-             "Ranking: " + ("expected incremental profit from uplift (causal)" if plan.causal
-                            else "purchase propensity — NOT causal"),
+             "Ranking: " + {"uplift": "expected incremental profit from uplift (causal)",
+                            "propensity": "purchase propensity — NOT causal",
+                            "refused": "none — nobody targeted"}[plan.mode],
              f"Why: {plan.decision.reason if plan.decision else ''}",
              f"Budget: {t['budget_used']:.2f} of {t['budget_amount']:.2f} ({t['budget_kind']})",
              f"Expected conversions {t['expected_conversions']:.1f}, expected cost {t['expected_cost']:.2f}"]

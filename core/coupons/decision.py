@@ -15,10 +15,11 @@ from core.i18n import Message
 
 UPLIFT = "uplift"
 PROPENSITY = "propensity"
+REFUSED = "refused"
 
 @dataclass(frozen=True)
 class TargetingDecision:
-    """`mode`: "uplift" or "propensity"; `reason`: one plain sentence (a Message) the page and the CLI show."""
+    """`mode`: "uplift", "propensity" or "refused" (nobody targeted); `reason`: one plain sentence (a Message) the page and the CLI show."""
 
     mode: str
     reason: str
@@ -36,6 +37,17 @@ def no_campaign() -> TargetingDecision:
         "No past randomised campaign in this shop to learn from. "
         "Customers are ranked by how likely they are to buy (propensity) instead. That is not causal: a "
         "coupon may go to people who would have bought anyway."))
+
+
+def refuse_without_propensity(fallback: TargetingDecision) -> TargetingDecision:
+    """No uplift and too few buyers for a propensity model: everyone would get the same score, so any list would
+    be an arbitrary one dressed up as a ranking. Nobody is targeted, and the page says why."""
+    if fallback.mode != PROPENSITY:
+        return fallback
+    return TargetingDecision(REFUSED, Message(
+        "Nobody is targeted: the shop has too few buyers to learn who is likely to buy, and no past campaign "
+        "that shows who the coupon changes, so any list would be a guess. Upload more purchase history or run a "
+        "randomised test first."))
 
 
 def not_chosen() -> TargetingDecision:

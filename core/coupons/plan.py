@@ -13,7 +13,15 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sqlalchemy.orm import Session
 
 from core.coupons.campaign import CampaignSpec
-from core.coupons.decision import TargetingDecision, decide, no_campaign, not_chosen, too_small
+from core.coupons.decision import (
+    REFUSED,
+    TargetingDecision,
+    decide,
+    no_campaign,
+    not_chosen,
+    refuse_without_propensity,
+    too_small,
+)
 from core.coupons.features import DAY, feature_matrix, make_scope, user_features
 from core.coupons.propensity import fit_propensity
 from core.coupons.targeting import Scores, campaign_totals, score_and_select, targeted
@@ -294,6 +302,10 @@ def plan_campaign(
         outside[~current["activity"].isin(reached).to_numpy()] = Message(
             "outside the past campaign's reach (activity bucket it never covered)")
 
+    if prop.model is None:
+        decision = refuse_without_propensity(decision)
+    if decision.mode == REFUSED:  # nothing to rank by: no list rather than an arbitrary one
+        outside = np.full(len(current), Message("nothing to learn from (see the targeting note)"), dtype=object)
     current["user_store_id"] = data.users["store_id"].to_numpy()
     profile = data.users[[c for c in ("age_band", "gender", "region") if c in data.users]]
     titles = data.items["title"].fillna("").astype(str).to_numpy() if "title" in data.items else data.item_keys
