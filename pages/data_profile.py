@@ -13,8 +13,8 @@ from pages.components.language import _, chart_labels, dataframe, date_ticks, la
 
 @st.cache_data(ttl=300, show_spinner=_("Profiling the store…"))
 def _profile(url: str, signature: tuple) -> DataProfile:
-    """Cached per store and per store size, so reruns (widget clicks) do not re-aggregate every event."""
-    with store_session() as session:
+    """Cached per store (shop) and per store size, so reruns (widget clicks) do not re-aggregate every event."""
+    with store_session(url) as session:
         return profile_store(session)
 
 

@@ -117,6 +117,19 @@ def test_cli_shop_list_create_remove(home, capsys):
     assert [r["slug"] for r in json.loads(capsys.readouterr().out)] == ["demo"]
 
 
+def test_serve_and_other_commands_resolve_shop_to_its_url(home):
+    from core.__main__ import build_parser
+    from core.cli.options import resolve_shop
+
+    mine = shops.create_shop("Mine")
+    args = build_parser().parse_args(["serve", "--shop", "mine", "--port", "8123"])
+    assert resolve_shop(args) is None and args.db == mine.url
+    args = build_parser().parse_args(["db", "upgrade", "--shop", "Mine"])
+    assert resolve_shop(args) is None and args.db == mine.url
+    args = build_parser().parse_args(["train", "--shop", "mine", "--db", "sqlite:///x.db"])
+    assert resolve_shop(args) == "pass either --db or --shop, not both"
+
+
 def test_two_sqlite_files_in_one_folder_keep_their_own_artifacts(tmp_path, monkeypatch):
     monkeypatch.delenv("RECOLM_ARTIFACTS_DIR", raising=False)
     assert artifacts_dir(f"sqlite:///{tmp_path / 'recolm.db'}") == tmp_path / "artifacts"  # var/artifacts as before
