@@ -146,3 +146,27 @@ def test_the_demo_store_keeps_the_sign_in_accounts(store_url):
     with pytest.raises(shops.ShopError, match="sign-in accounts"):
         shops.remove_shop("demo")
     assert [s.slug for s in shops.list_shops()] == ["demo", "mine"]
+
+
+def test_a_shop_with_a_running_job_is_not_removed(home):
+    import subprocess
+    import sys
+
+    from db.jobs import create_job, mark_running
+
+    mine = shops.create_shop("Busy")
+    with session_scope(mine.url) as s:
+        job = create_job(s, "train", {"model": "ease"})
+    # A stand-in worker: a live process whose command line names the job, as `python -m core worker --job N` does.
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "worker", "--job", str(job.id)])
+    try:
+        with session_scope(mine.url) as s:
+            mark_running(s, job.id, worker.pid)
+        with pytest.raises(shops.ShopError, match="training job running"):
+            shops.remove_shop("busy")
+        assert shops.get_shop("busy") == mine
+    finally:
+        worker.kill()
+        worker.wait()
+    shops.remove_shop("busy")  # the worker is gone: the job is stale, the shop can go
+    assert [s.slug for s in shops.list_shops()] == ["demo"]
