@@ -105,3 +105,31 @@ def test_removing_the_demo_needs_confirmation_and_leaves_the_other_shop(demo_sto
     assert _switcher(at).value == mine.slug and _switcher(at).options == ["Mine"]
     at.switch_page("pages/data_upload.py").run()
     assert any("only shop" in c.value for c in at.caption)  # the last shop cannot go
+
+
+def test_adding_to_the_demo_is_a_choice_and_keeps_the_funnel_honest(demo_store):
+    """'Add to the demo shop' mixes the upload in; the Data profile then shows no rate above 100 %."""
+    with session_scope(demo_store) as s:
+        demo_users = store_counts(s).users
+    many = "\n".join(f"X{k},P{k % 40},2011-05-{1 + k % 28:02d} 10:00,1,2.5,9{k:05d}" for k in range(1000))
+    at = _app()
+    at.switch_page("pages/data_upload.py").run()
+    at.radio(key="upload_target").set_value("Add to the demo shop").run()
+    assert not [t for t in at.text_input if t.key == "new_shop_name"]
+    at.radio[0].set_value(at.radio[0].options[1]).run()
+    header = "CustomerID,StockCode,InvoiceDate,Quantity,UnitPrice,InvoiceNo\n"
+    at.get("file_uploader")[0].upload("buys.csv", (header + many + "\n").encode(), "text/csv")
+    at.run()
+    (ingest,) = [b for b in at.button if b.label == "Ingest"]
+    ingest.click().run()
+    assert not at.exception
+    assert [s.slug for s in shops.list_shops()] == ["demo"]
+    with session_scope(demo_store) as s:
+        assert store_counts(s).users == demo_users + 1000
+    at.switch_page("pages/data_profile.py").run()
+    assert not at.exception
+    rates = [m for m in at.metric if "per previous step" in m.label or m.label == "Viewers who bought"]
+    assert len(rates) == 3
+    for m in rates:
+        assert float(m.value.rstrip("%")) <= 100, (m.label, m.value)
+    assert any("buyers have purchases without the earlier steps" in c.value for c in at.caption)
