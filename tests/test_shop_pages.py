@@ -133,3 +133,10 @@ def test_adding_to_the_demo_is_a_choice_and_keeps_the_funnel_honest(demo_store):
     for m in rates:
         assert float(m.value.rstrip("%")) <= 100, (m.label, m.value)
     assert any("buyers have purchases without the earlier steps" in c.value for c in at.caption)
+
+
+def test_switcher_in_chinese_keeps_a_chinese_shop_name(demo_store):
+    shops.create_shop("上海网店")
+    at = _app({"lang": "zh"})
+    box = _switcher(at)
+    assert box.label == "店铺" and box.options == ["演示店铺", "上海网店"]
