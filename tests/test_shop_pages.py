@@ -140,3 +140,22 @@ def test_switcher_in_chinese_keeps_a_chinese_shop_name(demo_store):
     at = _app({"lang": "zh"})
     box = _switcher(at)
     assert box.label == "店铺" and box.options == ["演示店铺", "上海网店"]
+
+
+def test_a_rejected_upload_starts_no_shop(demo_store):
+    with session_scope(demo_store) as s:
+        demo_before = store_counts(s).as_dict()
+    at = _app()
+    at.switch_page("pages/data_upload.py").run()
+    at.radio[0].set_value(at.radio[0].options[1]).run()
+    bad = SAMPLE + "13047,22745,not a time,6,2.1,536368\n"
+    at.get("file_uploader")[0].upload("bad.csv", bad.encode(), "text/csv")
+    at.run()
+    at.checkbox[0].check().run()  # reject the whole upload if any row would be dropped
+    (ingest,) = [b for b in at.button if b.label == "Ingest"]
+    ingest.click().run()
+    assert not at.exception
+    assert any("Upload rejected" in e.value for e in at.error)
+    assert [s.slug for s in shops.list_shops()] == ["demo"] and _switcher(at).value == "demo"
+    with session_scope(demo_store) as s:
+        assert store_counts(s).as_dict() == demo_before
