@@ -200,6 +200,10 @@ def remove_shop(key: str) -> Shop:
         if shop.is_demo and _backend() != "sqlite":
             raise ShopError("the demo shop lives in the default PostgreSQL database itself; "
                             "drop that database's tables by hand, or leave the demo in place")
+        running = _active_job_ids(shop.url)
+        if running:
+            raise ShopError(f"{shop.name!r} has a training job running (job {', '.join(map(str, running))}); "
+                            "stop it on the Training page first")
         if shop.is_demo and _holds_accounts(shop.url):
             raise ShopError("the demo's store also holds the dashboard's sign-in accounts; "
                             "it stays (hide it by working in another shop)")
@@ -219,6 +223,15 @@ def restore_demo() -> None:
         if data["demo_removed"]:
             data["demo_removed"] = False
             _write(data)
+
+
+def _active_job_ids(url: str) -> list[int]:
+    """Jobs whose worker still writes into the store (a removed shop must not come back half-written)."""
+    from db.engine import session_scope
+    from db.jobs import active_jobs
+
+    with session_scope(url) as session:
+        return [job.id for job in active_jobs(session)]
 
 
 def _holds_accounts(url: str) -> bool:

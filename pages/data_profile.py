@@ -13,9 +13,9 @@ from pages.components.language import _, chart_labels, dataframe, date_ticks, la
 
 @st.cache_data(max_entries=8, show_spinner=_("Profiling the store…"))
 def _profile(url: str, version: tuple) -> DataProfile:
-    """Cached per store and data version (newest data set and event), so reruns and later visits do not
+    """Cached per store (shop) and data version (newest data set and event), so reruns and later visits do not
     re-aggregate every event, and an upload (a new data set) is profiled afresh."""
-    with store_session() as session:
+    with store_session(url) as session:
         return profile_store(session)
 
 

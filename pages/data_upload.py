@@ -197,6 +197,7 @@ if st.button(_("Ingest"), type="primary", disabled=not uploads or bool(problems)
     except Exception:
         if new_shop is not None:  # a crashed upload leaves no half-made shop behind
             remove_shop(new_shop.slug)
+            forget_store()
         raise
     progress.empty()
     st.session_state["upload_report"] = result
@@ -207,6 +208,7 @@ if st.button(_("Ingest"), type="primary", disabled=not uploads or bool(problems)
             st.session_state["shop_started"] = new_shop.name
             st.rerun()
         remove_shop(new_shop.slug)  # rejected: nothing was stored, so the shop goes too
+        forget_store()
 
 if st.session_state.get("shop_started") and current.name == st.session_state["shop_started"]:
     st.success(_("Started the shop **{name}**: every page now shows its data only (switch shops in the sidebar).").format(

@@ -105,3 +105,57 @@ def test_removing_the_demo_needs_confirmation_and_leaves_the_other_shop(demo_sto
     assert _switcher(at).value == mine.slug and _switcher(at).options == ["Mine"]
     at.switch_page("pages/data_upload.py").run()
     assert any("only shop" in c.value for c in at.caption)  # the last shop cannot go
+
+
+def test_adding_to_the_demo_is_a_choice_and_keeps_the_funnel_honest(demo_store):
+    """'Add to the demo shop' mixes the upload in; the Data profile then shows no rate above 100 %."""
+    with session_scope(demo_store) as s:
+        demo_users = store_counts(s).users
+    many = "\n".join(f"X{k},P{k % 40},2011-05-{1 + k % 28:02d} 10:00,1,2.5,9{k:05d}" for k in range(1000))
+    at = _app()
+    at.switch_page("pages/data_upload.py").run()
+    at.radio(key="upload_target").set_value("Add to the demo shop").run()
+    assert not [t for t in at.text_input if t.key == "new_shop_name"]
+    at.radio[0].set_value(at.radio[0].options[1]).run()
+    header = "CustomerID,StockCode,InvoiceDate,Quantity,UnitPrice,InvoiceNo\n"
+    at.get("file_uploader")[0].upload("buys.csv", (header + many + "\n").encode(), "text/csv")
+    at.run()
+    (ingest,) = [b for b in at.button if b.label == "Ingest"]
+    ingest.click().run()
+    assert not at.exception
+    assert [s.slug for s in shops.list_shops()] == ["demo"]
+    with session_scope(demo_store) as s:
+        assert store_counts(s).users == demo_users + 1000
+    at.switch_page("pages/data_profile.py").run()
+    assert not at.exception
+    rates = [m for m in at.metric if "per previous step" in m.label or m.label == "Viewers who bought"]
+    assert len(rates) == 3
+    for m in rates:
+        assert float(m.value.rstrip("%")) <= 100, (m.label, m.value)
+    assert any("buyers have purchases without the earlier steps" in c.value for c in at.caption)
+
+
+def test_switcher_in_chinese_keeps_a_chinese_shop_name(demo_store):
+    shops.create_shop("上海网店")
+    at = _app({"lang": "zh"})
+    box = _switcher(at)
+    assert box.label == "店铺" and box.options == ["演示店铺", "上海网店"]
+
+
+def test_a_rejected_upload_starts_no_shop(demo_store):
+    with session_scope(demo_store) as s:
+        demo_before = store_counts(s).as_dict()
+    at = _app()
+    at.switch_page("pages/data_upload.py").run()
+    at.radio[0].set_value(at.radio[0].options[1]).run()
+    bad = SAMPLE + "13047,22745,not a time,6,2.1,536368\n"
+    at.get("file_uploader")[0].upload("bad.csv", bad.encode(), "text/csv")
+    at.run()
+    at.checkbox[0].check().run()  # reject the whole upload if any row would be dropped
+    (ingest,) = [b for b in at.button if b.label == "Ingest"]
+    ingest.click().run()
+    assert not at.exception
+    assert any("Upload rejected" in e.value for e in at.error)
+    assert [s.slug for s in shops.list_shops()] == ["demo"] and _switcher(at).value == "demo"
+    with session_scope(demo_store) as s:
+        assert store_counts(s).as_dict() == demo_before

@@ -117,6 +117,19 @@ def test_cli_shop_list_create_remove(home, capsys):
     assert [r["slug"] for r in json.loads(capsys.readouterr().out)] == ["demo"]
 
 
+def test_serve_and_other_commands_resolve_shop_to_its_url(home):
+    from core.__main__ import build_parser
+    from core.cli.options import resolve_shop
+
+    mine = shops.create_shop("Mine")
+    args = build_parser().parse_args(["serve", "--shop", "mine", "--port", "8123"])
+    assert resolve_shop(args) is None and args.db == mine.url
+    args = build_parser().parse_args(["db", "upgrade", "--shop", "Mine"])
+    assert resolve_shop(args) is None and args.db == mine.url
+    args = build_parser().parse_args(["train", "--shop", "mine", "--db", "sqlite:///x.db"])
+    assert resolve_shop(args) == "pass either --db or --shop, not both"
+
+
 def test_two_sqlite_files_in_one_folder_keep_their_own_artifacts(tmp_path, monkeypatch):
     monkeypatch.delenv("RECOLM_ARTIFACTS_DIR", raising=False)
     assert artifacts_dir(f"sqlite:///{tmp_path / 'recolm.db'}") == tmp_path / "artifacts"  # var/artifacts as before
@@ -133,3 +146,27 @@ def test_the_demo_store_keeps_the_sign_in_accounts(store_url):
     with pytest.raises(shops.ShopError, match="sign-in accounts"):
         shops.remove_shop("demo")
     assert [s.slug for s in shops.list_shops()] == ["demo", "mine"]
+
+
+def test_a_shop_with_a_running_job_is_not_removed(home):
+    import subprocess
+    import sys
+
+    from db.jobs import create_job, mark_running
+
+    mine = shops.create_shop("Busy")
+    with session_scope(mine.url) as s:
+        job = create_job(s, "train", {"model": "ease"})
+    # A stand-in worker: a live process whose command line names the job, as `python -m core worker --job N` does.
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "worker", "--job", str(job.id)])
+    try:
+        with session_scope(mine.url) as s:
+            mark_running(s, job.id, worker.pid)
+        with pytest.raises(shops.ShopError, match="training job running"):
+            shops.remove_shop("busy")
+        assert shops.get_shop("busy") == mine
+    finally:
+        worker.kill()
+        worker.wait()
+    shops.remove_shop("busy")  # the worker is gone: the job is stale, the shop can go
+    assert [s.slug for s in shops.list_shops()] == ["demo"]
