@@ -78,7 +78,7 @@ def test_recommendation_service_is_built_once_per_data_and_model_version(demo_st
     assert len(built) == 1
 
     # A new (active) model: the page serves it, built once.
-    assert main(["train", "--db", demo_store, "--model", "popularity", "--json"]) == 0
+    assert main(["train", "--db", demo_store, "--model", "popularity", "--activate", "always", "--json"]) == 0
     capsys.readouterr()
     at.run()
     assert not at.exception and len(built) == 2 and built[-1] != built[0]
