@@ -165,7 +165,7 @@ def _stage(url: str, job_id: int, clock: _Clock, index: int, status: str = "star
                                         "n_stages": len(STARTUP_STAGES),
                                         "fraction": round(index / len(STARTUP_STAGES), 4), **extra}, point=False)
         else:
-            report_progress(s, job_id, {"stage": status, **extra}, point=False)
+            report_progress(s, job_id, {"stage": status, **extra}, point=False, merge=True)
         cancelled = cancel_requested(s, job_id)
     if cancelled:
         from core.models.lm import TrainingStopped
