@@ -130,10 +130,12 @@ def set_status(session: Session, job_id: int, status: str) -> None:
     job.heartbeat_at = utcnow()
 
 
-def report_progress(session: Session, job_id: int, progress: dict[str, Any], point: bool = True) -> None:
-    """Latest progress on the job row (+ heartbeat) and, if `point`, one point of the live curves."""
+def report_progress(session: Session, job_id: int, progress: dict[str, Any], point: bool = True,
+                    merge: bool = False) -> None:
+    """Latest progress on the job row (+ heartbeat) and, if `point`, one point of the live curves. `merge` keeps
+    the keys it does not name (the last epoch and loss stay visible while the job evaluates)."""
     job = _get(session, job_id)
-    job.progress = dict(progress)
+    job.progress = {**(job.progress or {}), **progress} if merge else dict(progress)
     job.heartbeat_at = utcnow()
     if point:
         session.add(

@@ -200,3 +200,25 @@ def test_cli_activate_option(demo_store, capsys):
                  "--db", demo_store]) == 0
     out = json.loads(capsys.readouterr().out)
     assert _active(demo_store) == (out["model_id"], "pop-cli")
+
+
+def test_a_choice_made_while_the_job_trained_is_kept(demo_store, monkeypatch):
+    """The job would activate its better model, but someone made another model active meanwhile: that stands."""
+    import core.training.activation as activation
+
+    with session_scope(demo_store) as s:
+        set_active(s, _model_id(demo_store, "popularity"))
+    chosen = _model_id(demo_store, "ease")
+    original = activation.decide
+
+    def decide_then_user_acts(*args, **kwargs):
+        with session_scope(demo_store) as s:
+            set_active(s, chosen)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(activation, "decide", decide_then_user_acts)
+    view = _run_in_process(demo_store, TrainRequest(model="ease", name="ease-late"))
+    act = view.metrics["activation"]
+    assert act["new_ndcg@10"] > act["active_ndcg@10"] and act["activated"] is False
+    assert "changed while this job trained" in act["reason"]
+    assert _active(demo_store) == (chosen, "ease")

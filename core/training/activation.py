@@ -8,6 +8,7 @@ kept in the job's metrics, so the page can say plainly why a model was not activ
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -83,8 +84,6 @@ def measure_active(url: str, split, signature: dict[str, Any]) -> ActiveFigure:
     """Score the active model on this split: a fast model is refitted on the split's training part (so both
     models are scored on purchases neither has seen); a slow one (the LM) keeps its stored figure only when that
     was measured on this very split, else it cannot be compared without retraining it."""
-    import time
-
     from core.evaluation.metrics import evaluate_model
     from core.models import make_model, model_class
     from db.engine import session_scope

@@ -165,7 +165,7 @@ def _stage(url: str, job_id: int, clock: _Clock, index: int, status: str = "star
                                         "n_stages": len(STARTUP_STAGES),
                                         "fraction": round(index / len(STARTUP_STAGES), 4), **extra}, point=False)
         else:
-            report_progress(s, job_id, {"stage": status, **extra}, point=False)
+            report_progress(s, job_id, {"stage": status, **extra}, point=False, merge=True)
         cancelled = cancel_requested(s, job_id)
     if cancelled:
         from core.models.lm import TrainingStopped
@@ -203,12 +203,15 @@ def _model_params(req: TrainRequest, url: str) -> dict[str, Any]:
     return params
 
 
+def _needs_text(model, data) -> bool:
+    return bool(getattr(model, "text_init", False)) and data.has_text()
+
+
 def _encode_items(model, data) -> None:
     """The LM's start-up work done up front (disk-cached), so its time is known before the training budget is set."""
-    if getattr(model, "text_init", False) and data.has_text():
-        from core.text_encoder import encode_cached
+    from core.text_encoder import encode_cached
 
-        encode_cached(data.item_texts())
+    encode_cached(data.item_texts())
 
 
 def _eval_reserve(budget_s: float, n_eval_users: int) -> float:
@@ -238,8 +241,9 @@ def train_and_register(url: str, job_id: int, req: TrainRequest, clock: _Clock |
         _stage(url, job_id, clock, 2)
         active = measure_active(url, split, signature)
     model = make_model(req.model, **_model_params(req, url))
-    _stage(url, job_id, clock, 3)
-    _encode_items(model, data)
+    if _needs_text(model, data):
+        _stage(url, job_id, clock, 3)
+        _encode_items(model, data)
     startup_seconds = clock.elapsed()
     budget_s = float(model.max_minutes) * 60.0 if getattr(model, "max_minutes", None) else None
     reserve = _eval_reserve(budget_s or 0.0, len(split.test) + len(split.valid))
@@ -283,6 +287,16 @@ def train_and_register(url: str, job_id: int, req: TrainRequest, clock: _Clock |
             from core.models.lm import TrainingStopped
 
             raise TrainingStopped(f"job {job_id} cancelled")
+        if decision.policy == "if-better" and decision.activated and decision.active_model_id is not None:
+            from db.registry import active_model
+
+            now_active = active_model(s)
+            if now_active is None or now_active.id != decision.active_model_id:
+                # Someone chose another model while this job trained: that choice stands.
+                decision.activated = False
+                decision.reason = "the active model was changed while this job trained; that choice is kept"
+                metrics["activation"] = decision.to_dict(req.model)
+                metrics["activation_note"] = decision.reason
         row = register_model(
             s, model, name=req.name or req.model, dataset_id=data.dataset_id, metrics=metrics,
             train_seconds=train_seconds, activate=decision.activated,
