@@ -44,7 +44,7 @@ def main() -> int:
         view = wait_for(url, job_id, poll=0.5)
     t = view.metrics.get("timings", {})
     result = {"status": view.status, "budget_s": args.minutes * 60, **{k: t.get(k) for k in (
-        "startup_seconds", "train_seconds", "evaluation_seconds", "total_seconds")},
+        "startup_seconds", "train_seconds", "evaluation_seconds", "total_seconds", "validation_pass_seconds")},
         "job_duration_s": view.duration_s, "stopped_for_time": bool(view.metrics.get("stopped_for_time")),
         "ndcg@10": view.metrics.get("ndcg@10"), "activated": (view.metrics.get("activation") or {}).get("activated"),
         "stages": t.get("stages"), "loadavg": [round(x, 2) for x in os.getloadavg()], "error": view.error}
