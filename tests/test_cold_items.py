@@ -111,3 +111,21 @@ def ml100k() -> InteractionData:
     if not (shared_data_dir() / "ml-100k").exists():
         pytest.skip(f"ML-100K is not in {shared_data_dir()} (the shared data folder)")
     return load_ml100k()
+
+
+@pytest.mark.slow
+def test_evaluation_page_shows_the_cold_item_section(demo_store):
+    from tests.conftest import app_test
+
+    at = app_test("evaluation")
+    at.run()
+    at.multiselect(key="models").set_value(["baseline: popularity", "baseline: itemknn"])
+    at.radio(key="protocol").set_value("new-items")
+    at.button(key="run").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert any(h.value.startswith("Cold items") for h in at.subheader)
+    assert any("new-item split" in c.value for c in at.caption)
+    cold = next(d.value for d in at.dataframe if "median rank" in d.value.columns).set_index("model")
+    assert list(cold.index) == ["popularity", "itemknn"]
+    assert (cold["NDCG@10"] == 0.0).all()  # never-seen items: an id-only model has nothing to rank them by
