@@ -129,3 +129,15 @@ def test_evaluation_page_shows_the_cold_item_section(demo_store):
     cold = next(d.value for d in at.dataframe if "median rank" in d.value.columns).set_index("model")
     assert list(cold.index) == ["popularity", "itemknn"]
     assert (cold["NDCG@10"] == 0.0).all()  # never-seen items: an id-only model has nothing to rank them by
+
+
+def test_text_added_lm_saves_and_loads_exactly(tmp_path):
+    from core.models import load_model
+
+    data = _catalogue_data(n_users=120)
+    model = make_model("lm", n_layer=1, n_embd=16, n_head=2, epochs=2, batch_size=32, seed=2).fit(data)
+    assert model.net_.text_dim == 384
+    assert float(model.net_.text_proj.weight.detach().abs().sum()) > 0  # the text path was trained, not left at zero
+    back = load_model(model.save(tmp_path / "lm"))
+    hist = data.sequences[:5]
+    np.testing.assert_allclose(back.score(hist), model.score(hist), rtol=1e-5, atol=1e-5)
