@@ -1,6 +1,7 @@
 """Accuracy benchmark: every model under leave-one-out, full-sort ranking, on a public data set.
 
     .venv/bin/python bench/accuracy.py --dataset beauty [--models popularity itemknn ease lm] [--lm-minutes 20] [--json]
+    .venv/bin/python bench/accuracy.py --csv-dir EXPORT/   # events.csv (+ items.csv, users.csv) as a shop uploads them
 
 Prints HR/NDCG at 5/10/20, fit and evaluation wall time per model, and (Beauty) the published all-item
 leave-one-out anchors beside them. EASE's λ is tuned on validation. Reads ../shared/data (never copied).
@@ -27,14 +28,60 @@ ANCHORS: dict[str, dict[str, tuple[float, float]]] = {
 # Sanity figures measured on this machine with this protocol (far lower = protocol bug).
 SANITY: dict[str, dict[str, float]] = {"beauty": {"popularity": 0.006, "itemknn": 0.037, "ease": 0.0445}}
 LOADERS = {"beauty": "load_beauty", "ml-100k": "load_ml100k", "online-retail": "load_online_retail"}
+LM_VARIANTS: dict[str, dict] = {"lm-notext": {"text_init": False}, "lm-textinit": {"text_add": False}}
+CSV_KINDS = ("users", "items", "events")  # the upload's three files, found as KIND*.csv[.gz] in --csv-dir
+
+
+def csv_dir_files(folder: Path) -> dict[str, Path]:
+    """{kind: file} for a shop export folder; events are required, items and users optional."""
+    if not folder.is_dir():
+        raise ValueError(f"--csv-dir {str(folder)!r} is not a folder")
+    found: dict[str, Path] = {}
+    for kind in CSV_KINDS:
+        matches = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().startswith(kind)
+                         and (p.name.lower().endswith(".csv") or p.name.lower().endswith(".csv.gz")))
+        if len(matches) > 1:
+            raise ValueError(f"--csv-dir {str(folder)!r}: several {kind} files ({', '.join(p.name for p in matches)})")
+        if matches:
+            found[kind] = matches[0]
+    if "events" not in found:
+        raise ValueError(f"--csv-dir {str(folder)!r} has no events*.csv (the behaviour events file)")
+    return found
+
+
+def load_csv_dir(folder: str | Path, db_url: str | None = None):
+    """A shop export read exactly as an upload is: the ingest pipeline into a throwaway SQLite store (or `db_url`),
+    then `core.interactions.from_store`. A rejected upload raises ValueError with the report's reason."""
+    import tempfile
+
+    from core.ingest import Source, Upload, ingest_into_store
+    from core.interactions import from_store
+    from db.engine import close_store, session_scope
+
+    folder = Path(folder)
+    files = csv_dir_files(folder)
+    with tempfile.TemporaryDirectory(prefix="recolm-bench-") as tmp:
+        url = db_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        report = ingest_into_store(url, [Upload(Source(kind, path)) for kind, path in files.items()])
+        if not report.accepted:
+            raise ValueError(f"--csv-dir {str(folder)!r}: upload rejected: {report.error}")
+        try:
+            with session_scope(url) as session:
+                data = from_store(session, dataset_id=report.dataset_id)
+        finally:
+            if db_url is None:
+                close_store(url)
+    data.name = folder.name or "csv-dir"
+    return data
 
 
 def _specs(models: list[str], lm_minutes: float | None) -> list[ModelSpec]:
     specs = []
     for label in models:
-        # "lm-notext": the LM with item embeddings initialised at random, to measure what text initialisation adds.
+        # "lm-notext": the LM without item text (id embeddings initialised at random); "lm-textinit": text only
+        # seeds the id embeddings (the earlier default); "lm": text also added to every item vector throughout.
         kind = "lm" if label.startswith("lm") else label
-        params = {"text_init": False} if label == "lm-notext" else {}
+        params = dict(LM_VARIANTS.get(label, {}))
         if kind == "lm":
             try:
                 cls = model_class("lm")
@@ -50,16 +97,27 @@ def _specs(models: list[str], lm_minutes: float | None) -> list[ModelSpec]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(LOADERS), default="beauty")
+    parser.add_argument("--csv-dir", type=Path, default=None,
+                        help="benchmark a shop export instead: a folder with events*.csv (+ items*.csv, users*.csv)")
     parser.add_argument("--models", nargs="+", default=list(BASELINE_KINDS), help="model kinds (add 'lm' for the LM, 'lm-notext' for it without text initialisation)")
     parser.add_argument("--lm-minutes", type=float, default=None, help="training budget passed to the LM as max_minutes")
-    parser.add_argument("--protocol", choices=["loo", "temporal"], default="loo")
+    parser.add_argument("--protocol", choices=["loo", "temporal", "new-items"], default="loo",
+                        help="new-items: a simulated new-item split (10%% of the items never seen in training)")
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
     args = parser.parse_args(argv)
 
     import core.benchmark_datasets as pdata
 
     t0 = time.perf_counter()
-    data = getattr(pdata, LOADERS[args.dataset])()
+    if args.csv_dir is not None:
+        try:
+            data = load_csv_dir(args.csv_dir)
+        except ValueError as exc:
+            print(f"bench/accuracy.py: error: {exc}", file=sys.stderr)
+            return 2
+        args.dataset = data.name
+    else:
+        data = getattr(pdata, LOADERS[args.dataset])()
     load_s = time.perf_counter() - t0
 
     def log(msg: str) -> None:  # progress goes to stderr so --json output stays parseable
@@ -68,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"{args.dataset}: {data.n_users} users, {data.n_items} items, "
         f"{sum(len(s) for s in data.sequences)} interactions (loaded in {load_s:.1f}s)")
     result = run_evaluation(data, _specs(args.models, args.lm_minutes), protocol=args.protocol, progress=log)
+    import os
+
+    log(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} after the run")
     anchors = ANCHORS.get(args.dataset, {}) if args.protocol == "loo" else {}
     sanity = SANITY.get(args.dataset, {}) if args.protocol == "loo" else {}
 
@@ -81,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             "models": result.to_records(),
             "anchors": {k: {"hr@10": v[0], "ndcg@10": v[1]} for k, v in anchors.items()},
             "sanity_ndcg@10": sanity,
+            "load_average": list(os.getloadavg()),
         }
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -88,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n{args.dataset} — {result.protocol}, full-sort over all {result.n_items} items, "
           f"{result.n_test_users} test users (no sampled negatives)")
-    head = (f"{'model':<22}{'HR@5':>8}{'NDCG@5':>8}{'HR@10':>8}{'NDCG@10':>9}{'HR@20':>8}{'NDCG@20':>9}"
+    head = (f"{'model':<22}{'HR@5':>8}{'NDCG@5':>8}{'HR@10':>8}{'NDCG@10':>9}{'± SE':>8}{'HR@20':>8}{'NDCG@20':>9}"
             f"{'cov@10':>8}{'fit s':>8}{'eval s':>8}")
     print(head)
     print("-" * len(head))
@@ -102,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             best = max(r.tuning, key=lambda t: t["ndcg@10"])
             tuned = "  tuned " + ", ".join(f"{k}={v}" for k, v in best["params"].items())
         note = f"  (sanity ≈{sanity[r.kind]:.4f})" if r.kind in sanity else ""
-        print(f"{r.label:<22}{m['hr@5']:>8.4f}{m['ndcg@5']:>8.4f}{m['hr@10']:>8.4f}{m['ndcg@10']:>9.4f}"
+        print(f"{r.label:<22}{m['hr@5']:>8.4f}{m['ndcg@5']:>8.4f}{m['hr@10']:>8.4f}{m['ndcg@10']:>9.4f}{m.get('ndcg10_se', 0.0):>8.4f}"
               f"{m['hr@20']:>8.4f}{m['ndcg@20']:>9.4f}{m['coverage@10']:>8.3f}{r.fit_seconds:>8.1f}"
               f"{r.eval_seconds:>8.1f}{tuned}{note}")
     for name, (hr, ndcg) in anchors.items():
@@ -115,7 +177,21 @@ def main(argv: list[str] | None = None) -> int:
         sizes = groups.groupby("group")["n_users"].first()
         wide.columns = [f"{c} ({sizes[c]})" for c in wide.columns]
         print(wide.round(4).to_string())
+    _print_cold(result)
     return 0
+
+
+def _print_cold(result) -> None:
+    """The cold-item slice of every model: NDCG@10 ± its standard error over the slice's users."""
+    from core.evaluation.evaluate import COLD_SLICE
+
+    rows = [(r.label, r.items[COLD_SLICE]) for r in result.results if not r.error and COLD_SLICE in r.items]
+    if not rows:
+        return
+    print(f"\n{COLD_SLICE}: {rows[0][1]['n_users']} test users")
+    for label, m in rows:
+        print(f"  {label:<20} HR@10 {m['hr@10']:.4f}  NDCG@10 {m['ndcg@10']:.4f} ± {m['ndcg10_se']:.4f}  "
+              f"median rank {m['median_rank']:.0f}")
 
 
 if __name__ == "__main__":

@@ -19,12 +19,14 @@ from db.evaluations import get_run, list_runs, run_breakdown, run_table
 from db.registry import active_model, list_models
 from pages.common import db_url, store_session
 from pages.components.charts import grouped_bars
+from pages.components.cold_items import cold_items_section
 from pages.components.csv_download import csv_download
 from pages.components.language import N_, _, dataframe, tr
 
 PROTOCOLS = {
     "loo": N_("Leave-one-out: each customer's last purchase (second to last tunes)"),
     "temporal": N_("Temporal: each customer's first purchase after a cutoff date"),
+    "new-items": N_("New items: a tenth of the items never seen in training, each customer's last purchase one of them"),
 }
 METRICS = {"hr": N_("Hit rate"), "ndcg": "NDCG", "mrr": "MRR", "coverage": N_("Catalogue coverage"),
            "novelty": N_("Novelty (bits)"), "diversity": N_("Intra-list diversity")}
@@ -165,6 +167,7 @@ if len(activity):
 st.subheader(_("By held-out item: cold vs warm, and repeat purchase vs new to the customer"))
 if len(items):
     dataframe(items, hide_index=True, key="items")
+cold_items_section(items, run.protocol)
 
 st.subheader(_("Earlier runs"))
 dataframe(runs, hide_index=True, key="runs")

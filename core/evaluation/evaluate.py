@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.evaluation.cold import COLD_MAX_PURCHASES, cold_slice_metrics, ndcg_se
 from core.evaluation.metrics import DEFAULT_KS, RankResult, hr_at_k, metrics_from_ranks, ndcg_at_k, rank_eval_set
 from core.evaluation.protocols import EvalSet, Split, make_split
 from core.interactions import InteractionData
@@ -33,6 +34,8 @@ BASELINE_KINDS: tuple[str, ...] = ("popularity", "segment_popularity", "itemknn"
 PAIRED_RANK_CAP = 20
 # Items with fewer training purchases than this are "cold" in the breakdown.
 COLD_ITEM_PURCHASES = 5
+# The cold-item slice (core.evaluation.cold): held-out items with at most COLD_MAX_PURCHASES training purchases.
+COLD_SLICE = f"cold item (≤{COLD_MAX_PURCHASES} buys)"
 
 Progress = Callable[[str], None]
 
@@ -177,6 +180,9 @@ def _breakdowns(
     for name, mask in (("repeat purchase", repeat), ("new to the customer", ~repeat)):
         if mask.any():
             items[name] = _group_metrics(result.ranks[mask], ks)
+    cold = cold_slice_metrics(result.ranks, eval_set, train_counts, ks)
+    if cold["n_users"]:
+        items[COLD_SLICE] = cold
     return activity, items
 
 
@@ -293,6 +299,7 @@ def _evaluate_spec(
     t0 = time.perf_counter()
     result = rank_eval_set(model, split.test, k_max=max(ks), batch_size=batch_size)
     metrics = metrics_from_ranks(result, model.n_items_, ks, train_counts, vectors, categories)
+    metrics["ndcg10_se"] = ndcg_se(result.ranks, 10)
     eval_seconds = time.perf_counter() - t0
     activity, items = _breakdowns(result, split.test, train_counts, ks, cold_threshold)
     return ModelResult(

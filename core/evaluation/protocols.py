@@ -184,7 +184,11 @@ PROTOCOLS = {"loo": leave_one_out, "temporal": temporal_split}
 
 
 def make_split(data: InteractionData, protocol: str, **kwargs) -> Split:
-    """Split by protocol name ("loo" | "temporal")."""
+    """Split by protocol name ("loo" | "temporal" | "new-items", the simulated new-item split of core.evaluation.cold)."""
+    if protocol == "new-items":
+        from core.evaluation.cold import new_item_split
+
+        return new_item_split(data, **kwargs)
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
     return PROTOCOLS[protocol](data, **kwargs)

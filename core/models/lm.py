@@ -96,6 +96,7 @@ class TransformerLM(Recommender):
         decay_patience: int = 3,
         weight_decay: float = 0.0,
         text_init: bool = True,
+        text_add: bool = True,
         max_minutes: float = 20.0,
         seed: int = 0,
         scale_inputs: bool = True,
@@ -120,6 +121,7 @@ class TransformerLM(Recommender):
         self.decay_patience = decay_patience
         self.weight_decay = weight_decay
         self.text_init = text_init
+        self.text_add = text_add
         self.max_minutes = max_minutes
         self.seed = seed
         self.scale_inputs = scale_inputs
@@ -219,6 +221,8 @@ class TransformerLM(Recommender):
             new_emb[new_i] = old_emb[old_i]
         new_emb[off + self.n_items_ : off + self.n_items_ + 2] = old_emb[off + n_old : off + n_old + 2]
         self.net_.backbone.load_state_dict(new_sd)
+        if getattr(old_net, "text_dim", 0) and getattr(self.net_, "text_dim", 0) == old_net.text_dim:
+            self.net_.text_proj.load_state_dict(old_net.text_proj.state_dict())
         with torch.no_grad():
             if pairs:
                 self.net_.item_bias[torch.as_tensor([p[0] for p in pairs])] = old_net.item_bias[
@@ -258,7 +262,11 @@ class TransformerLM(Recommender):
         self.best_epoch_ = trainer.best_epoch
         self.best_val_ndcg_ = trainer.best_ndcg
         self.train_seconds_ = trainer.elapsed()
-        self._fit_text_map(text)
+        seen = np.bincount(np.concatenate([np.asarray(s, dtype=np.int64) for s in data.sequences]
+                                          + [np.asarray(fit_data.full_valid.targets, dtype=np.int64)]),
+                           minlength=data.n_items)[: data.n_items] > 0
+        self._fit_text_map(text, seen)
+        self._place_unseen_items(text, seen)
         self.fit_info_ = {"seconds": self.train_seconds_, "best_epoch": int(trainer.best_epoch)}
         return self
 
@@ -267,10 +275,15 @@ class TransformerLM(Recommender):
         self.item_keys_ = np.asarray(data.item_keys).astype(str)
         backbone, offset = self._new_backbone(data.n_items)
         self.offset_ = offset
-        self.net_ = item_lm(backbone, offset, data.n_items, self._input_scale()).to(self.device)
         text = self._text_vectors(data)
+        text_dim = text.shape[1] if text is not None and self.text_add else 0
+        self.net_ = item_lm(backbone, offset, data.n_items, self._input_scale(), text_dim).to(self.device)
         if text is not None:
             self._init_from_text(text, self.net_.embedding.weight, offset)
+            if text_dim:
+                torch = torch_module()
+                with torch.no_grad():
+                    self.net_.item_text.copy_(torch.as_tensor(text, dtype=torch.float32))
         if self.warm_start:
             self._warm_start_from(data, text)
         return text
@@ -347,12 +360,15 @@ class TransformerLM(Recommender):
         return out
 
     # ------------------------------------------------------------------ cold start -------------
-    def _fit_text_map(self, text: np.ndarray | None, ridge: float = 1.0) -> None:
-        """Learn text vector -> (item embedding, bias) by ridge regression over the trained catalogue."""
+    def _fit_text_map(self, text: np.ndarray | None, seen: np.ndarray | None = None, ridge: float = 1.0) -> None:
+        """Learn text vector -> (item vector, bias) by ridge regression over the items training showed (`seen`):
+        a never-bought item's vector was only ever pushed down as a negative, so it would teach the map nothing."""
         self.text_map_ = None
         if text is None:
             return
         has = np.abs(text).sum(axis=1) > 0
+        if seen is not None:
+            has &= np.asarray(seen, dtype=bool)
         if has.sum() < 2:
             return
         x = np.hstack([text[has], np.ones((int(has.sum()), 1), dtype=np.float32)]).astype(np.float64)
@@ -361,6 +377,27 @@ class TransformerLM(Recommender):
         y = np.hstack([emb, bias]).astype(np.float64)
         w = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ y)
         self.text_map_ = w.astype(np.float32)
+
+    def _place_unseen_items(self, text: np.ndarray | None, seen: np.ndarray) -> None:
+        """Items with text that no training sequence contains get the vector and bias their text maps to, so the
+        model can rank a new item (an id-only model has nothing to place it by)."""
+        if text is None or getattr(self, "text_map_", None) is None:
+            return
+        rows = np.flatnonzero(~np.asarray(seen, dtype=bool) & (np.abs(text).sum(axis=1) > 0))
+        if not len(rows):
+            return
+        torch = torch_module()
+        x = np.hstack([text[rows], np.ones((len(rows), 1), dtype=np.float32)]) @ self.text_map_
+        with torch.no_grad():
+            target = torch.as_tensor(x[:, :-1], dtype=torch.float32)
+            idx = torch.as_tensor(rows)
+            text_part = self.net_.text_part()
+            if text_part is not None:
+                target = target - text_part[idx].float()
+            emb = self.net_.embedding.weight
+            emb[idx + self.offset_] = target.to(emb.dtype)
+            self.net_.item_bias[idx] = torch.as_tensor(x[:, -1], dtype=self.net_.item_bias.dtype)
+        self.unseen_items_placed_ = int(len(rows))
 
     def text_item_vectors(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(embeddings, biases) for items known only by their text (title + description + category)."""
@@ -402,6 +439,7 @@ class TransformerLM(Recommender):
             "best_val_ndcg10": float(getattr(self, "best_val_ndcg_", 0.0)),
             "history": getattr(self, "history_", []),
             "text_encoder": getattr(self, "text_encoder_", None),
+            "text_dim": int(getattr(self.net_, "text_dim", 0)),
         }
         (path / "model.json").write_text(json.dumps(meta, default=str, indent=1))
         self.net_.backbone.config.save_pretrained(path / "backbone")
@@ -423,7 +461,8 @@ class TransformerLM(Recommender):
             model.text_map_ = z["text_map_"] if "text_map_" in z.files else None
         backbone = backbone_from_config(path / "backbone")
         model.offset_ = int(meta["offset"])
-        model.net_ = item_lm(backbone, model.offset_, len(model.item_keys_), model._input_scale())
+        model.net_ = item_lm(backbone, model.offset_, len(model.item_keys_), model._input_scale(),
+                             int(meta.get("text_dim", 0)))
         model.net_.load_state_dict(torch.load(path / "weights.pt", map_location=model.device, weights_only=True))
         model.net_.to(model.device).eval()
         model.best_epoch_ = meta.get("best_epoch", 0)

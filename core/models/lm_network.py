@@ -123,25 +123,49 @@ def _make_item_lm():
     torch = torch_module()
 
     class ItemLM(torch.nn.Module):
-        """Backbone + output layer tied to the item token embeddings (+ a per-item bias)."""
+        """Backbone + output layer tied to the item vectors (+ a per-item bias).
 
-        def __init__(self, backbone, offset: int, n_items: int, input_scale: float = 1.0):
+        With `text_dim` > 0 an item's vector is its id embedding PLUS a learned projection of its frozen text
+        vector (`item_text`), at the input and in the output layer alike: text keeps informing every item through
+        training instead of only seeding its embedding, and an item bought rarely is still placed by its text.
+        """
+
+        def __init__(self, backbone, offset: int, n_items: int, input_scale: float = 1.0, text_dim: int = 0):
             super().__init__()
             self.backbone = backbone
             self.input_scale = input_scale
             self.offset = offset
             self.n_items = n_items
             self.item_bias = torch.nn.Parameter(torch.zeros(n_items))
+            self.text_dim = text_dim
+            if text_dim:
+                width = self.embedding.weight.shape[1]
+                self.register_buffer("item_text", torch.zeros(n_items, text_dim))
+                self.text_proj = torch.nn.Linear(text_dim, width, bias=False)
+                torch.nn.init.zeros_(self.text_proj.weight)  # starts as the id model; learns what text adds
 
         @property
         def embedding(self):
             return self.backbone.get_input_embeddings()
 
+        def text_part(self):
+            """(n_items, width) projected text vectors; None without text."""
+            return self.text_proj(self.item_text) if self.text_dim else None
+
         def item_weight(self):
-            return self.embedding.weight[self.offset : self.offset + self.n_items]
+            ids = self.embedding.weight[self.offset : self.offset + self.n_items]
+            text = self.text_part()
+            return ids if text is None else ids + text
 
         def hidden(self, ids, mask, pos):
-            if self.input_scale != 1.0:
+            if self.text_dim:
+                emb = self.embedding(ids)
+                rel = ids - self.offset
+                is_item = ((rel >= 0) & (rel < self.n_items)).unsqueeze(-1)
+                extra = self.text_part()[rel.clamp(0, self.n_items - 1)]
+                emb = (emb + extra * is_item) * self.input_scale
+                out = self.backbone(inputs_embeds=emb, attention_mask=mask, position_ids=pos, use_cache=False)
+            elif self.input_scale != 1.0:
                 emb = self.embedding(ids) * self.input_scale
                 out = self.backbone(inputs_embeds=emb, attention_mask=mask, position_ids=pos, use_cache=False)
             else:
@@ -157,9 +181,9 @@ def _make_item_lm():
 _ITEM_LM = None
 
 
-def item_lm(backbone, offset: int, n_items: int, input_scale: float = 1.0):
+def item_lm(backbone, offset: int, n_items: int, input_scale: float = 1.0, text_dim: int = 0):
     """The ItemLM module (its class is defined on first use so that importing this file does not load torch)."""
     global _ITEM_LM
     if _ITEM_LM is None:
         _ITEM_LM = _make_item_lm()
-    return _ITEM_LM(backbone, offset, n_items, input_scale)
+    return _ITEM_LM(backbone, offset, n_items, input_scale, text_dim)
