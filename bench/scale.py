@@ -3,9 +3,11 @@
     .venv/bin/python bench/scale.py [--users 1000000 --items 100000 --events 20000000] [--db URL] [--json]
 
 Stages (each prints its figures; --json prints them all as one object at the end):
-  1. ingest    users, items, events through the upload writer (db.shop_write: COPY on PostgreSQL), one transaction:
-               rows/s and this process's peak memory; the database's size afterwards; then the same
-               `--compare-rows` events written by COPY and by executemany INSERT (rolled back) for comparison.
+  1. ingest    users, items, events through the upload writer (db.shop_write: COPY on PostgreSQL, the events'
+               foreign keys and indexes off during the load and rebuilt/validated before the commit: restore_keys_s),
+               one transaction: rows/s and this process's peak memory; the database's size afterwards; then the
+               same `--compare-rows` events (under db.shop_write's bulk threshold: keys checked per row) written by COPY
+               (copy_frame) and by executemany INSERT (rolled back) for comparison.
   2. read      core.interactions.from_store (every purchase sequence): seconds, memory.
   3. train     item-kNN on all purchases (EASE's dense item x item matrix is 100k^2 floats = 40 GB at 100k items, so
                at this size the EASE alternative is the sparse item-kNN: top `--neighbors` per item, ~100k x 100
@@ -168,7 +170,7 @@ def copy_vs_inserts(url: str, args) -> dict:
     from sqlalchemy import insert
 
     from db.engine import open_store
-    from db.shop_write import ShopWriter, copy_rows, new_dataset
+    from db.shop_write import ShopWriter, copy_frame, new_dataset
     from db.tables import Event
 
     rng = np.random.default_rng(args.seed + 1)
@@ -183,14 +185,13 @@ def copy_vs_inserts(url: str, args) -> dict:
             writer.resolve(chunk["item_id"].unique(), "item")
             rows = pd.DataFrame({"user_id": chunk["user_id"].map(writer.user_ids).astype("int64"),
                                  "item_id": chunk["item_id"].map(writer.item_ids).astype("int64"),
-                                 "action": chunk["action"], "ts": chunk["ts"].astype(object), "dataset_id": ds.id})
+                                 "action": chunk["action"], "ts": chunk["ts"], "dataset_id": ds.id})
             conn = session.connection()
             t0 = time.perf_counter()
             if how == "copy":
-                copy_rows(conn, Event.__table__, list(rows.columns), rows.itertuples(index=False, name=None),
-                          coerce=False)
+                copy_frame(conn, Event.__table__, rows)
             else:
-                conn.execute(insert(Event), rows.to_dict("records"))
+                conn.execute(insert(Event), rows.astype({"ts": object}).to_dict("records"))
             out[f"{how}_rows_per_s"] = round(len(rows) / (time.perf_counter() - t0))
         finally:
             session.rollback()
@@ -274,6 +275,7 @@ def batch(data, model, args) -> dict:
                           "worker_peak_rss_mb": round(max(r.worker_peak_rss_mb for r in shards), 1),
                           "same_top10_as_one_process": same}
             out["speedup"] = round(s_local / s_ray, 2)
+            say(f"  one process {out['one_process']}; ray {out['ray']}; speed-up {out['speedup']}")
             del local, dist
             out["memory"] = memory_rows(pool, data.n_users, args, tmp)
     return out

@@ -2,10 +2,11 @@
 
 Ingestion and the demo generator both hand canonical DataFrames (core.schema names) to `ShopWriter`;
 it maps external ids to store ids, upserts profiles and catalogue rows, and bulk-inserts events.
-New rows stream with `COPY ... FROM STDIN` on PostgreSQL (psycopg 3; the frame is formatted as CSV by pyarrow in C++,
-not row by row in Python) and go through executemany on SQLite. A big upload on PostgreSQL (`BULK_EVENTS` events
-or more) takes the events table's foreign keys off while it copies and puts them back before the commit, which
-checks every row in one set-based pass (per-row foreign-key triggers were ~75 % of the server's COPY time).
+New rows stream with `COPY ... FROM STDIN` on PostgreSQL (psycopg 3; pyarrow formats each frame as CSV in C++,
+not row by row in Python) and go through executemany on SQLite. A big upload on PostgreSQL (`BULK_MIN_EVENTS`
+events or more, and a fair share of those stored) takes the events table's foreign keys off while it copies and
+puts them back before the commit, which checks every row in one set-based pass (per-row foreign-key triggers were
+~75 % of the server's COPY time).
 Nothing here commits: the caller's `session_scope` makes a whole upload one transaction (COPY included: it runs
 on the session's own connection, so a failed upload rolls it back like any insert).
 """
@@ -31,9 +32,11 @@ USER_FIELDS = ("age", "gender", "region", "signup_date")
 ITEM_FIELDS = ("title", "description", "category", "price", "brand", "listed_at")
 _LOOKUP_CHUNK = 5_000  # ids per IN (...) lookup (SQLite >= 3.32 allows 32,766 bound parameters)
 _PG_LOOKUP_CHUNK = 100_000  # ids per `= ANY(array)` lookup on PostgreSQL
-# Events one upload writes before PostgreSQL's foreign keys on `events` come off until the commit. Putting them
-# back re-checks the whole table (~1 s per million stored events here), so small uploads keep the triggers.
-BULK_EVENTS = 500_000
+# When PostgreSQL's foreign keys on `events` come off until the commit: once an upload has written BULK_MIN_EVENTS
+# events and at least 1/BULK_STORED_RATIO of what the table held. A per-row key check costs ~30 us; putting the
+# keys back re-checks the whole table at ~0.6 us a row, so an upload smaller than that keeps the triggers.
+BULK_MIN_EVENTS = 50_000
+BULK_STORED_RATIO = 50
 _BULK_LOCK_TIMEOUT = "5s"  # taking the keys off needs an exclusive lock on events: never queue behind a reader
 _COPY_CHUNK = 250_000  # rows per CSV buffer handed to COPY
 log = logging.getLogger(__name__)
@@ -86,7 +89,8 @@ class ShopWriter:
         self._looked_up: dict[str, set[str]] = {"user": set(), "item": set()}
         self._next_user = (conn.scalar(select(func.max(User.id))) or 0) + 1
         self._next_item = (conn.scalar(select(func.max(Item.id))) or 0) + 1
-        self._store_had_events = conn.scalar(select(Event.id).limit(1)) is not None
+        self._stored_events = conn.scalar(select(func.max(Event.id)))  # an upper bound from the primary key
+        self._store_had_events = self._stored_events is not None
         self._events_written = 0
         self._bulk: _BulkLoad | None = None
 
@@ -210,7 +214,8 @@ class ShopWriter:
         out["dataset_id"] = self.dataset.id
         conn = self.session.connection()
         if (self._bulk is None and conn.dialect.name == "postgresql"
-                and self._events_written + len(out) >= BULK_EVENTS):
+                and self._events_written + len(out) >= max(BULK_MIN_EVENTS,
+                                                           (self._stored_events or 0) / BULK_STORED_RATIO)):
             self._bulk = _BulkLoad.start(self.session, rebuild_indexes=not self._store_had_events)
         _bulk_insert(conn, Event.__table__, out)
         self._events_written += len(out)
@@ -269,43 +274,6 @@ def lookup_in(conn, table: str, column: str, select_columns: list[str], values: 
         sql = f'SELECT {cols} FROM "{table}" WHERE "{column}" IN ({", ".join([mark] * len(part))})'
         out.extend(tuple(r) for r in conn.exec_driver_sql(sql, part).fetchall())
     return out
-
-
-def _as_int(v: Any) -> Any:
-    if isinstance(v, float):
-        if not v.is_integer():
-            raise ValueError(f"{v!r} is not a whole number")
-        return int(v)
-    return v
-
-
-def copy_rows(conn, table: Table, columns: list[str], rows: Iterable[Iterable[Any]], coerce: bool = True) -> int:
-    """PostgreSQL: stream rows into `table` with COPY FROM STDIN on the connection's open transaction.
-
-    Values are Python objects (None = NULL); JSON columns take dicts/lists. COPY does no implicit casts (an
-    INSERT turns 27.0 into an integer, COPY refuses it), so with `coerce` whole floats in integer columns become
-    ints; callers that already hold the right types pass coerce=False. Returns the rows written.
-    """
-    fix: dict[int, Any] = {}
-    for i, c in enumerate(columns):
-        kind = table.c[c].type
-        if isinstance(kind, JSON):
-            fix[i] = lambda v: json.dumps(v, default=str)
-        elif coerce and isinstance(kind, Integer):
-            fix[i] = _as_int
-    names = ", ".join(f'"{c}"' for c in columns)
-    raw = conn.connection.driver_connection  # the psycopg connection under the session: same transaction
-    n = 0
-    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            if fix:
-                row = list(row)
-                for i, f in fix.items():
-                    if row[i] is not None:
-                        row[i] = f(row[i])
-            copy.write_row(row)
-            n += 1
-    return n
 
 
 def copy_frame(conn, table: Table, df: pd.DataFrame, chunk: int = _COPY_CHUNK) -> int:

@@ -243,7 +243,7 @@ def pg_store_url(pg_databases) -> str:
 
 def test_a_bulk_upload_into_postgresql_checks_its_keys_and_gives_the_same_store(pg_store_url, pg_databases,
                                                                               demo_csvs, monkeypatch):
-    """Past BULK_EVENTS the events' foreign keys (and, into an empty table, indexes) come off for the COPY and go
+    """Past BULK_MIN_EVENTS the events' foreign keys (and, into an empty table, indexes) come off for the COPY and go
     back, validated, before the commit: the store ends with the same keys and the same rows as the per-row path."""
     import db.shop_write as shop_write
 
@@ -260,7 +260,7 @@ def test_a_bulk_upload_into_postgresql_checks_its_keys_and_gives_the_same_store(
         return real_start(cls, session, rebuild_indexes)
 
     monkeypatch.setattr(shop_write._BulkLoad, "start", classmethod(spy))
-    monkeypatch.setattr(shop_write, "BULK_EVENTS", 50)
+    monkeypatch.setattr(shop_write, "BULK_MIN_EVENTS", 50)
     assert ingest_into_store(pg_store_url, uploads, IngestOptions(chunk_rows=40)).accepted
     assert started == [True]  # once per upload, indexes rebuilt because the events table was empty
     assert _events_keys(pg_store_url) == keys_before
@@ -280,7 +280,7 @@ def test_a_failed_bulk_upload_leaves_postgresql_keys_and_rows_as_they_were(pg_st
 
     assert ingest_into_store(pg_store_url, [Upload(Source(k, p)) for k, p in demo_csvs.items()]).accepted
     before, keys = _counts(pg_store_url), _events_keys(pg_store_url)
-    monkeypatch.setattr(shop_write, "BULK_EVENTS", 50)
+    monkeypatch.setattr(shop_write, "BULK_MIN_EVENTS", 50)
     events = tmp_path / "events.csv"
     rows = "".join(f"u{i},n{i % 7},view,2024-06-01 10:{i % 60:02d}\n" for i in range(300))
     events.write_text(EVENTS_HEADER + rows + "u9,n1,vi")  # cut off after 300 rows, written in chunks of 100
@@ -299,7 +299,7 @@ def test_a_bulk_writer_that_is_never_finished_still_commits_with_its_keys(pg_sto
 
     assert ingest_into_store(pg_store_url, [Upload(Source(k, p)) for k, p in demo_csvs.items()]).accepted
     before, keys = _counts(pg_store_url), _events_keys(pg_store_url)
-    monkeypatch.setattr(shop_write, "BULK_EVENTS", 1)
+    monkeypatch.setattr(shop_write, "BULK_MIN_EVENTS", 1)
     frame = pd.DataFrame({"user_id": ["brand-new"] * 3, "item_id": ["new-item"] * 3, "action": "view",
                           "ts": pd.to_datetime(["2031-01-01", "2031-01-02", "2031-01-03"])})
     with session_scope(pg_store_url) as s:
