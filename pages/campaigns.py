@@ -85,11 +85,11 @@ if clicked or (wanted and st.session_state.get(PLAN_KEY) is None):
                                     exclude_users=[u.strip() for u in exclude.split(",") if u.strip()]),
             margin=float(margin), window_days=int(window), learner=learner,
         ).validate()
-        exp_id = experiments.get(past)
+        exp_id = experiments.get(past)  # none in the shop: the plan says the shop ran no campaign
 
         def plan() -> CampaignPlan:
             with store_session() as session:
-                return plan_campaign(session, spec, experiment_id=exp_id, use_uplift=exp_id is not None)
+                return plan_campaign(session, spec, experiment_id=exp_id, use_uplift=exp_id is not None or not experiments)
 
         st.session_state[PLAN_KEY] = run_with_progress(plan, _("Scoring every customer…"), key="coupon_plan")
     except (CampaignError, ValueError, KeyError) as exc:
