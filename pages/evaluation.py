@@ -21,7 +21,7 @@ from pages.common import db_url, store_session
 from pages.components.charts import grouped_bars
 from pages.components.cold_items import cold_items_section
 from pages.components.csv_download import csv_download
-from pages.components.language import N_, _, dataframe, tr
+from pages.components.language import N_, _, dataframe, glossary_help, tr
 
 PROTOCOLS = {
     "loo": N_("Leave-one-out: each customer's last purchase (second to last tunes)"),
@@ -156,6 +156,7 @@ long = metrics_long(table)
 tabs = st.tabs([_(METRICS[m]) for m in METRICS if (long["name"] == m).any()])
 for tab, name in zip(tabs, [m for m in METRICS if (long["name"] == m).any()]):
     with tab:
+        st.caption(glossary_help(name))
         grouped_bars(long[long["name"] == name], "model", "value", "K", f"chart_{name}",
                      title=_("{value} at K").format(value=_(METRICS[name])), category_orders={"K": [str(k) for k in ks]})
 

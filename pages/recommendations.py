@@ -20,7 +20,18 @@ from db.user_history import user_history, user_profile
 from pages.common import db_url, store_session
 from pages.components.charts import show
 from pages.components.csv_download import csv_download
-from pages.components.language import N_, _, chart_labels, dataframe, date_ticks, label, ngettext, tr, translated_values
+from pages.components.language import (
+    N_,
+    _,
+    chart_labels,
+    dataframe,
+    date_ticks,
+    glossary_help,
+    label,
+    ngettext,
+    tr,
+    translated_values,
+)
 from pages.components.models import registered_model_picker
 from pages.components.progress import run_with_progress
 from pages.components.segments import ANY, segment_picker
@@ -176,11 +187,11 @@ st.markdown(_("**Based on:** {based_on}").format(based_on=tr(preview.based_on)))
 for note in preview.notes:
     st.warning(tr(note))
 q = st.columns(4)
-q[0].metric(_("Diversity before"), _fmt_quality(preview.before.diversity))
+q[0].metric(_("Diversity before"), _fmt_quality(preview.before.diversity), help=glossary_help("diversity"))
 q[1].metric(_("Diversity after"), _fmt_quality(preview.after.diversity),
             delta=None if preview.after.diversity is None or preview.before.diversity is None
             else round(preview.after.diversity - preview.before.diversity, 3))
-q[2].metric(_("Novelty before (bits)"), f"{preview.before.novelty:.2f}")
+q[2].metric(_("Novelty before (bits)"), f"{preview.before.novelty:.2f}", help=glossary_help("novelty"))
 q[3].metric(_("Novelty after (bits)"), f"{preview.after.novelty:.2f}",
             delta=round(preview.after.novelty - preview.before.novelty, 2))
 st.caption(_("Diversity: 1 − mean cosine similarity of the items' text (higher = more varied). Novelty: mean "

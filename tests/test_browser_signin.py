@@ -51,6 +51,8 @@ def test_sign_in_gates_the_dashboard(signed_app: str, store_url: str, tmp_path: 
         page.screenshot(path=str(shots / "signin_admin.png"), full_page=True)
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("heading", name="Sign in to RecoLM").wait_for()
+        # the admin page's own "User name" field (new accounts) fades out only when the rerun is over
+        page.get_by_role("heading", name="API keys").wait_for(state="detached")
         _sign_in(page, "mia", "marketing is fun")
         page.get_by_text("Signed in as").wait_for()
         nav = page.get_by_test_id("stSidebarNavItems")  # the home page links to pages too: ask the sidebar

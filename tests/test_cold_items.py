@@ -116,13 +116,13 @@ def ml100k() -> InteractionData:
 @pytest.mark.slow
 def test_evaluation_page_shows_the_cold_item_section(demo_store):
     from tests.conftest import app_test
+    from tests.test_evaluation_page import _run_evaluation
 
     at = app_test("evaluation")
     at.run()
     at.multiselect(key="models").set_value(["baseline: popularity", "baseline: itemknn"])
     at.radio(key="protocol").set_value("new-items")
-    at.button(key="run").click()
-    at.run()
+    _run_evaluation(at, demo_store)
     assert not at.exception and not at.error
     assert any(h.value.startswith("Cold items") for h in at.subheader)
     assert any("new-item split" in c.value for c in at.caption)

@@ -10,6 +10,7 @@ from core.evaluation.evaluate import ModelSpec, run_evaluation
 from core.evaluation.paired import paired_difference, per_user_ndcg, run_verdict
 from core.evaluation.protocols import leave_one_out
 from tests.conftest import app_test, shared_path
+from tests.test_evaluation_page import _run_evaluation
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_evaluation_page_ends_with_the_sentence(demo_store):
     at = app_test("evaluation").run()
     at.multiselect(key="models").set_value(["baseline: popularity", "baseline: ease"])
     at.radio(key="protocol").set_value("loo")
-    at.button(key="run").click().run()
+    _run_evaluation(at, demo_store)
     assert not at.exception and not at.error
     assert at.subheader[-1].value.startswith("Which model to use")
     shown = [e.value for e in (*at.success, *at.info) if e.value.startswith(("Use ", "No clear winner"))]
