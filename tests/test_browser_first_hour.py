@@ -65,3 +65,22 @@ def test_coupons_registry_and_ab_clean_up_say_only_what_they_know(demo_store: st
         assert m, line.inner_text()
         lost, users, _rows, kept = (int(g.replace(",", "")) for g in m.groups())
         assert lost + kept == users and users > 0
+
+
+def test_evaluation_runs_in_the_background_with_its_steps_and_ends_in_a_plain_sentence(demo_store: str,
+                                                                                         tmp_path: Path):
+    """17.4 and 17.7: the page stays usable while the evaluation runs (its step and time are shown), the result
+    ends with which model to use, and each metric chart has its plain meaning beside it."""
+    with streamlit_app(demo_store, tmp_path) as url, _chromium_page() as page:
+        _open(page, url, "evaluation", "demo", "Evaluation")
+        page.get_by_role("button", name="Run evaluation").click()
+        page.get_by_text(re.compile(r"Step \d+ of \d+: ")).first.wait_for(timeout=120_000)
+        # the page is not blocked meanwhile: another page opens and comes back to the running job
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Data profile").click()
+        page.get_by_role("heading", name="Data profile").first.wait_for(timeout=120_000)
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Evaluation").click()
+        page.get_by_role("heading", name=re.compile(r"Which model to use")).wait_for(timeout=600_000)
+        text = _main_text(page)
+        assert re.search(r"(Use \w+: NDCG@10 [\d.]+ vs [\d.]+|No clear winner)", text), text
+        assert "95 % CI" in text, text
+        assert "Hit rate (HR): share of customers whose next real purchase is anywhere in the list." in text, text
