@@ -84,3 +84,18 @@ def test_evaluation_runs_in_the_background_with_its_steps_and_ends_in_a_plain_se
         assert re.search(r"(Use \w+: NDCG@10 [\d.]+ vs [\d.]+|No clear winner)", text), text
         assert "95 % CI" in text, text
         assert "Hit rate (HR): share of customers whose next real purchase is anywhere in the list." in text, text
+
+
+def test_a_training_job_shows_its_start_up_stages_then_its_epochs(demo_store: str, tmp_path: Path):
+    """17.5: the bar names each start-up stage (loading, encoding …) instead of an empty bar, then the epochs."""
+    from core.training.jobs import list_job_views
+
+    with streamlit_app(demo_store, tmp_path) as url, _chromium_page() as page:
+        _open(page, url, "training", "demo", "Training & model registry")
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text(re.compile(r"— starting: .+ \(\d/\d\)")).first.wait_for(timeout=120_000)
+        page.get_by_text(re.compile(r"— training, epoch [\d.]+ of at most \d+")).first.wait_for(timeout=300_000)
+        page.get_by_role("button", name="Cancel training").click()
+        page.get_by_text("Cancellation requested").first.wait_for(timeout=60_000)
+    statuses = [j.status for j in list_job_views(demo_store)]
+    assert statuses and statuses[0] in {"cancelled", "training", "evaluating", "succeeded"}, statuses
