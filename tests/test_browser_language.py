@@ -76,7 +76,8 @@ NOT_ENGLISH = {
 CHROME = ['[data-testid="stToolbar"]', '[data-testid="stStatusWidget"]', '[data-testid="stDecoration"]',
           '[data-testid="stDataFrame"]', '[data-testid="stCode"]', "code", "pre", ".js-plotly-plot .modebar",
           '[data-testid="stSidebarCollapseButton"]', '[data-testid="stMainMenu"]', '[data-testid="stHeader"]',
-          '[data-testid="stIconMaterial"]', '[data-testid="stJson"]']
+          '[data-testid="stIconMaterial"]', '[data-testid="stJson"]',
+          '[data-testid^="stExpanderIcon"]']  # st.status's done/error/spinner glyph (a ligature such as "check")
 # Streamlit's own accessibility link (not ours; Streamlit has no setting for its language).
 STREAMLIT_TEXTS = {"Skip to main content"}
 _VISIBLE_TEXT_JS = """(skip) => {
