@@ -6,6 +6,7 @@ cancel). A job whose worker process has disappeared is marked failed the next ti
 
 from __future__ import annotations
 
+import traceback
 from datetime import datetime
 from typing import Any
 
@@ -194,3 +195,9 @@ def duration_seconds(job: Job, now: datetime | None = None) -> float | None:
         return None
     end = job.finished_at or now or utcnow()
     return (end - job.started_at).total_seconds()
+
+
+def fail_job(session: Session, job_id: int, exc: BaseException) -> None:
+    """End a job as failed with its error and the tail of its traceback (call it inside the `except`)."""
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    finish_job(session, job_id, "failed", error=f"{detail}\n\n{traceback.format_exc(limit=-3)}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 import os
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,7 +177,7 @@ def run_evaluation_job(url: str, job_id: int) -> int:
     from core.config import n_threads
     from core.evaluation.store_runs import evaluate_store
     from db.engine import session_scope
-    from db.jobs import finish_job, mark_running
+    from db.jobs import fail_job, finish_job, mark_running
 
     with session_scope(url) as s:
         params = dict(mark_running(s, job_id, os.getpid()).params)
@@ -204,9 +203,8 @@ def run_evaluation_job(url: str, job_id: int) -> int:
             finish_job(s, job_id, "cancelled", error="Cancelled by the user; no run was stored.")
         return 1
     except BaseException as exc:  # noqa: BLE001 - any failure must end up on the job row
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         with session_scope(url) as s:
-            finish_job(s, job_id, "failed", error=f"{detail}\n\n{traceback.format_exc(limit=-3)}")
+            fail_job(s, job_id, exc)
         return 1
     with session_scope(url) as s:
         finish_job(s, job_id, "succeeded", metrics={"run_id": run_id, "seconds": round(reporter.elapsed(), 1)})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -319,7 +318,7 @@ def run_job(url: str, job_id: int) -> int:
 
     from core.models.lm import TrainingStopped
     from db.engine import session_scope
-    from db.jobs import finish_job, mark_running
+    from db.jobs import fail_job, finish_job, mark_running
 
     torch.set_num_threads(n_threads())
     with session_scope(url) as s:
@@ -336,10 +335,8 @@ def run_job(url: str, job_id: int) -> int:
             finish_job(s, job_id, "cancelled", error="Cancelled by the user; the active model is unchanged.")
         return 1
     except BaseException as exc:  # noqa: BLE001 - any failure must end up on the job row
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        tb = traceback.format_exc(limit=-3)
         with session_scope(url) as s:
-            finish_job(s, job_id, "failed", error=f"{detail}\n\n{tb}")
+            fail_job(s, job_id, exc)
         return 1
     with session_scope(url) as s:
         finish_job(s, job_id, "succeeded", metrics=metrics, model_id=model_id)
