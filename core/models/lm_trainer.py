@@ -17,7 +17,8 @@ import numpy as np
 
 from core.interactions import InteractionData
 from core.models.base import ProgressCallback
-from core.models.lm_network import cpu_bf16, torch_module
+from core.models.lm_loss import fused_cross_entropy
+from core.models.lm_network import torch_module
 
 if TYPE_CHECKING:
     from core.models.lm import TransformerLM
@@ -275,10 +276,10 @@ def train_step(model: TransformerLM, opt, inputs: list[np.ndarray], targets: lis
         tgt[r, length - len(t) :] = t
     tgt_t = torch.as_tensor(tgt, device=model.device)
     keep = tgt_t >= 0
-    # The catalogue-wide output layer is most of the cost: bfloat16 where the CPU has native support.
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=model.device == "cpu" and cpu_bf16()):
-        logits = model.net_.logits(hidden[keep])
-    loss = torch.nn.functional.cross_entropy(logits.float(), tgt_t[keep])
+    # The catalogue-wide output layer is most of the cost: its loss is fused (core.models.lm_loss).
+    net = model.net_
+    h, y = hidden[keep], tgt_t[keep]
+    loss = fused_cross_entropy(h, net.item_weight(), net.item_bias, y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()

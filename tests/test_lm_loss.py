@@ -1,0 +1,41 @@
+"""The LM's fused output-layer loss gives torch's cross-entropy loss and gradients, chunk boundaries included."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import core.models.lm_loss as lm_loss
+
+
+@pytest.mark.parametrize("n_rows, n_items, chunk_floats", [(300, 997, 1 << 20), (300, 997, 16 * 997 + 5), (1, 5, 1 << 20)])
+def test_fused_loss_and_gradients_equal_plain_cross_entropy(monkeypatch, n_rows, n_items, chunk_floats):
+    monkeypatch.setattr(lm_loss, "CHUNK_FLOATS", chunk_floats)  # 16 rows a chunk: 300 rows end in a partial one
+    gen = torch.Generator().manual_seed(0)
+    hidden = torch.randn(n_rows, 24, generator=gen, requires_grad=True)
+    weight = (torch.randn(n_items, 24, generator=gen) * 3).requires_grad_()  # large logits: overflow would show
+    bias = torch.randn(n_items, generator=gen, requires_grad=True)
+    target = torch.randint(0, n_items, (n_rows,), generator=gen)
+
+    plain = torch.nn.functional.cross_entropy(torch.addmm(bias, hidden, weight.T), target)
+    plain.mul(2.5).backward()  # a non-unit upstream gradient must scale the fused gradients too
+    expected = [p.grad.clone() for p in (hidden, weight, bias)]
+    for p in (hidden, weight, bias):
+        p.grad = None
+
+    fused = lm_loss.fused_cross_entropy(hidden, weight, bias, target)
+    fused.mul(2.5).backward()
+    assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
+    for got, want in zip((hidden.grad, weight.grad, bias.grad), expected):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_loss_without_gradients_is_the_same_number():
+    gen = torch.Generator().manual_seed(1)
+    hidden, weight, bias = torch.randn(50, 8, generator=gen), torch.randn(40, 8, generator=gen), torch.zeros(40)
+    target = torch.randint(0, 40, (50,), generator=gen)
+    with torch.no_grad():
+        fused = lm_loss.fused_cross_entropy(hidden, weight, bias, target)
+    plain = torch.nn.functional.cross_entropy(hidden @ weight.T + bias, target)
+    assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
+
