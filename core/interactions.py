@@ -46,10 +46,10 @@ class InteractionData:
         return len(self.user_keys)
 
     def item_texts(self) -> list[str]:
-        """Title + description + category per item: the text the encoder sees."""
+        """Title + description + category + brand per item: the whole item's text, as the encoder sees it."""
         if self.items.empty:
             return [""] * self.n_items
-        parts = [self.items[c].fillna("").astype(str) for c in ("title", "description", "category") if c in self.items]
+        parts = [self.items[c].fillna("").astype(str) for c in ("title", "description", "category", "brand") if c in self.items]
         if not parts:
             return [""] * self.n_items
         text = parts[0]

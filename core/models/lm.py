@@ -69,7 +69,10 @@ class TransformerLM(Recommender):
         Param("batch_size", int, N_("Batch size"), N_("Customers per training step."), 8, 4096, 8),
         Param("max_len", int, N_("History length"), N_("How many most recent purchases the model reads."), 2, 512),
         Param("text_init", bool, N_("Text initialisation"),
-              N_("Start each item's vector from its title, description and category.")),
+              N_("Start each item's vector from its title, description, category and brand.")),
+        Param("text_add", bool, N_("Text throughout training"),
+              N_("Add each item's text vector to its learned vector at every step: rarely bought and new items are "
+                 "placed by their text.")),
         Param("lr_decay", float, N_("Learning-rate decay"), N_("learning-rate factor after each plateau (1 = constant)"),
               group="advanced"),
         Param("decay_patience", int, N_("Decay patience"),
@@ -97,6 +100,7 @@ class TransformerLM(Recommender):
         weight_decay: float = 0.0,
         text_init: bool = True,
         text_add: bool = True,
+        text_align: float = 0.0,
         max_minutes: float = 20.0,
         seed: int = 0,
         scale_inputs: bool = True,
@@ -122,6 +126,7 @@ class TransformerLM(Recommender):
         self.weight_decay = weight_decay
         self.text_init = text_init
         self.text_add = text_add
+        self.text_align = text_align
         self.max_minutes = max_minutes
         self.seed = seed
         self.scale_inputs = scale_inputs
@@ -147,6 +152,7 @@ class TransformerLM(Recommender):
             "lr_decay": 0.0 < self.lr_decay <= 1.0,
             "decay_patience": self.decay_patience >= 1,
             "weight_decay": self.weight_decay >= 0,
+            "text_align": self.text_align >= 0,
             "max_minutes": self.max_minutes > 0,
             "refit_epochs": self.refit_epochs >= 0,
             "refit_lr": self.refit_lr > 0,
@@ -400,7 +406,7 @@ class TransformerLM(Recommender):
         self.unseen_items_placed_ = int(len(rows))
 
     def text_item_vectors(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(embeddings, biases) for items known only by their text (title + description + category)."""
+        """(embeddings, biases) for items known only by their text (title, description, category, brand)."""
         if getattr(self, "text_map_", None) is None:
             raise ValueError(
                 "This model was trained without item text (text_init off or the catalogue has no text), "

@@ -26,12 +26,6 @@ def fused_gelu(config):
     return config
 
 
-def cpu_bf16() -> bool:
-    torch = torch_module()
-    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    return bool(check and check())
-
-
 def embedding_param_name(backbone) -> str:
     emb = backbone.get_input_embeddings().weight
     for name, p in backbone.named_parameters():
