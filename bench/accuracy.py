@@ -28,7 +28,8 @@ ANCHORS: dict[str, dict[str, tuple[float, float]]] = {
 # Sanity figures measured on this machine with this protocol (far lower = protocol bug).
 SANITY: dict[str, dict[str, float]] = {"beauty": {"popularity": 0.006, "itemknn": 0.037, "ease": 0.0445}}
 LOADERS = {"beauty": "load_beauty", "ml-100k": "load_ml100k", "online-retail": "load_online_retail"}
-LM_VARIANTS: dict[str, dict] = {"lm-notext": {"text_init": False}, "lm-textinit": {"text_add": False}}
+LM_VARIANTS: dict[str, dict] = {"lm-notext": {"text_init": False}, "lm-textinit": {"text_add": False},
+                                 "lm-align": {"text_align": 0.5}}
 CSV_KINDS = ("users", "items", "events")  # the upload's three files, found as KIND*.csv[.gz] in --csv-dir
 
 
@@ -75,7 +76,28 @@ def load_csv_dir(folder: str | Path, db_url: str | None = None):
     return data
 
 
-def _specs(models: list[str], lm_minutes: float | None) -> list[ModelSpec]:
+def lm_overrides(pairs: list[str]) -> dict[str, object]:
+    """`--lm-param n_embd=128 dropout=0.3` -> {"n_embd": 128, "dropout": 0.3}, typed by TransformerLM's defaults."""
+    cls = model_class("lm")
+    defaults = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if k != "self"}
+    out: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or name not in defaults:
+            raise ValueError(f"--lm-param {pair!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(defaults))}")
+        default = defaults[name]
+        if isinstance(default, bool):
+            out[name] = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif isinstance(default, int):
+            out[name] = int(raw)
+        elif isinstance(default, float):
+            out[name] = float(raw)
+        else:
+            out[name] = None if raw.lower() == "none" else raw
+    return out
+
+
+def _specs(models: list[str], lm_minutes: float | None, lm_params: dict[str, object] | None = None) -> list[ModelSpec]:
     specs = []
     for label in models:
         # "lm-notext": the LM without item text (id embeddings initialised at random); "lm-textinit": text only
@@ -83,6 +105,7 @@ def _specs(models: list[str], lm_minutes: float | None) -> list[ModelSpec]:
         kind = "lm" if label.startswith("lm") else label
         params = dict(LM_VARIANTS.get(label, {}))
         if kind == "lm":
+            params = {**(lm_params or {}), **params}
             try:
                 cls = model_class("lm")
             except (ImportError, AttributeError) as exc:
@@ -101,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="benchmark a shop export instead: a folder with events*.csv (+ items*.csv, users*.csv)")
     parser.add_argument("--models", nargs="+", default=list(BASELINE_KINDS), help="model kinds (add 'lm' for the LM, 'lm-notext' for it without text initialisation)")
     parser.add_argument("--lm-minutes", type=float, default=None, help="training budget passed to the LM as max_minutes")
+    parser.add_argument("--lm-param", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="LM hyper-parameters for every LM variant, e.g. n_embd=128 dropout=0.3")
     parser.add_argument("--protocol", choices=["loo", "temporal", "new-items"], default="loo",
                         help="new-items: a simulated new-item split (10%% of the items never seen in training)")
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
@@ -125,7 +150,13 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"{args.dataset}: {data.n_users} users, {data.n_items} items, "
         f"{sum(len(s) for s in data.sequences)} interactions (loaded in {load_s:.1f}s)")
-    result = run_evaluation(data, _specs(args.models, args.lm_minutes), protocol=args.protocol, progress=log)
+    try:
+        lm_params = lm_overrides(args.lm_param) if args.lm_param else {}
+    except ValueError as exc:
+        print(f"bench/accuracy.py: error: {exc}", file=sys.stderr)
+        return 2
+    result = run_evaluation(data, _specs(args.models, args.lm_minutes, lm_params), protocol=args.protocol,
+                            progress=log)
     import os
 
     log(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} after the run")

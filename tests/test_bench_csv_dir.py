@@ -50,3 +50,13 @@ def test_csv_dir_benchmark_and_errors(tmp_path, capsys):
     (bad / "events.csv").write_text("colour,size\nred,3\n")
     with pytest.raises(ValueError, match="rejected"):
         load_csv_dir(bad)
+
+
+def test_lm_params_are_typed_by_the_model_defaults_and_unknown_names_refused():
+    from bench.accuracy import lm_overrides
+
+    assert lm_overrides(["n_embd=128", "dropout=0.3", "text_add=false", "base_checkpoint=none"]) == {
+        "n_embd": 128, "dropout": 0.3, "text_add": False, "base_checkpoint": None}
+    with pytest.raises(ValueError, match="n_embed"):
+        lm_overrides(["n_embed=128"])
+    assert main(["--dataset", "ml-100k", "--models", "lm", "--lm-param", "widht=3"]) == 2

@@ -39,3 +39,22 @@ def test_fused_loss_without_gradients_is_the_same_number():
     plain = torch.nn.functional.cross_entropy(hidden @ weight.T + bias, target)
     assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
 
+
+def test_text_alignment_ranks_each_target_among_the_batch_targets_by_text_alone():
+    from core.models.lm_network import gpt2_backbone, item_lm
+    from core.models.lm_trainer import text_alignment_loss
+
+    torch.manual_seed(0)
+    backbone, offset = gpt2_backbone(6, 8, 16, 1, 2, None, 0.0)
+    net = item_lm(backbone, offset, 6, 1.0, text_dim=5)
+    net.item_text.copy_(torch.randn(6, 5))
+    torch.nn.init.normal_(net.text_proj.weight)
+    hidden = torch.randn(4, 16)
+    target = torch.tensor([3, 1, 3, 5])  # three distinct items: a 3-way softmax per row
+    loss = text_alignment_loss(net, hidden, target)
+    text = net.text_proj(net.item_text[torch.tensor([1, 3, 5])])
+    expected = torch.nn.functional.cross_entropy(hidden @ text.T, torch.tensor([1, 0, 1, 2]))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    loss.backward()
+    assert net.text_proj.weight.grad.abs().sum() > 0  # it trains the text map (and only through it, here)
+    assert net.embedding.weight.grad is None

@@ -295,6 +295,10 @@ def _evaluate_spec(
         model.fit(split.test_fit_data())
         fitted_on = "train + validation period"
     fit_seconds = time.perf_counter() - t0
+    history = getattr(model, "history_", None)
+    if history:
+        say(f"{spec.label}: trained {len(history)} epochs in {fit_seconds:.0f} s, best epoch "
+            f"{getattr(model, 'best_epoch_', '?')} (validation ndcg@10 {getattr(model, 'best_val_ndcg_', 0.0):.4f})")
     say(f"{spec.label}: scoring {len(split.test)} users")
     t0 = time.perf_counter()
     result = rank_eval_set(model, split.test, k_max=max(ks), batch_size=batch_size)

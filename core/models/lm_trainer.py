@@ -280,10 +280,22 @@ def train_step(model: TransformerLM, opt, inputs: list[np.ndarray], targets: lis
     net = model.net_
     h, y = hidden[keep], tgt_t[keep]
     loss = fused_cross_entropy(h, net.item_weight(), net.item_bias, y)
+    if model.text_align and net.text_dim:
+        loss = loss + model.text_align * text_alignment_loss(net, h, y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     return float(loss.detach())
+
+
+def text_alignment_loss(net, hidden, target):
+    """In-batch softmax of each position's next item among the batch's target items scored by their projected text
+    alone: the text map must rank the right item by itself, so a rarely bought or new item, placed mostly by its
+    text, is placed where buyers' histories point."""
+    torch = torch_module()
+    items, index = torch.unique(target, return_inverse=True)
+    text = net.text_proj(net.item_text[items])
+    return torch.nn.functional.cross_entropy(hidden @ text.T, index)
 
 
 def valid_ndcg(model: TransformerLM, valid: ValidSet, k: int = 10) -> float:
