@@ -77,23 +77,15 @@ def load_csv_dir(folder: str | Path, db_url: str | None = None):
 
 
 def lm_overrides(pairs: list[str]) -> dict[str, object]:
-    """`--lm-param n_embd=128 dropout=0.3` -> {"n_embd": 128, "dropout": 0.3}, typed by TransformerLM's defaults."""
-    cls = model_class("lm")
-    defaults = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if k != "self"}
-    out: dict[str, object] = {}
-    for pair in pairs:
-        name, sep, raw = pair.partition("=")
-        if not sep or name not in defaults:
-            raise ValueError(f"--lm-param {pair!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(defaults))}")
-        default = defaults[name]
-        if isinstance(default, bool):
-            out[name] = raw.strip().lower() in ("1", "true", "yes", "on")
-        elif isinstance(default, int):
-            out[name] = int(raw)
-        elif isinstance(default, float):
-            out[name] = float(raw)
-        else:
-            out[name] = None if raw.lower() == "none" else raw
+    """`--lm-param n_embd=128 dropout=0.3` -> {"n_embd": 128, "dropout": 0.3} (values read as `core train --param`
+    reads them); a name TransformerLM does not take is refused before any training starts."""
+    from core.cli.train import parse_param
+
+    names = set(inspect.signature(model_class("lm").__init__).parameters) - {"self"}
+    out = dict(parse_param(pair, "--lm-param") for pair in pairs)
+    unknown = sorted(set(out) - names)
+    if unknown:
+        raise ValueError(f"--lm-param {', '.join(unknown)}: not LM settings; known: {', '.join(sorted(names))}")
     return out
 
 

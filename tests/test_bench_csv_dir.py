@@ -55,7 +55,7 @@ def test_csv_dir_benchmark_and_errors(tmp_path, capsys):
 def test_lm_params_are_typed_by_the_model_defaults_and_unknown_names_refused():
     from bench.accuracy import lm_overrides
 
-    assert lm_overrides(["n_embd=128", "dropout=0.3", "text_add=false", "base_checkpoint=none"]) == {
+    assert lm_overrides(["n_embd=128", "dropout=0.3", "text_add=false", "base_checkpoint=null"]) == {
         "n_embd": 128, "dropout": 0.3, "text_add": False, "base_checkpoint": None}
     with pytest.raises(ValueError, match="n_embed"):
         lm_overrides(["n_embed=128"])

@@ -49,9 +49,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _parse_param(text: str) -> tuple[str, object]:
+def parse_param(text: str, flag: str = "--param") -> tuple[str, object]:
+    """KEY=VALUE with VALUE read as JSON (128, 0.3, false, null) or else kept as text."""
     if "=" not in text:
-        raise ValueError(f"--param {text!r}: expected KEY=VALUE")
+        raise ValueError(f"{flag} {text!r}: expected KEY=VALUE")
     key, raw = text.split("=", 1)
     try:
         value = json.loads(raw)
@@ -80,7 +81,7 @@ def request_from_args(args: argparse.Namespace, url: str):
     params: dict[str, object] = dict(given)
     if args.base_checkpoint:
         params["base_checkpoint"] = args.base_checkpoint
-    params.update(dict(_parse_param(p) for p in args.param))
+    params.update(dict(parse_param(p) for p in args.param))
     warm = None
     if args.warm_start:
         from db.engine import session_scope
