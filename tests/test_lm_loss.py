@@ -58,3 +58,22 @@ def test_text_alignment_ranks_each_target_among_the_batch_targets_by_text_alone(
     loss.backward()
     assert net.text_proj.weight.grad.abs().sum() > 0  # it trains the text map (and only through it, here)
     assert net.embedding.weight.grad is None
+
+
+def test_bf16_loss_and_gradients_are_close_to_float32():
+    gen = torch.Generator().manual_seed(2)
+    hidden = torch.randn(200, 32, generator=gen, requires_grad=True)
+    weight = (torch.randn(500, 32, generator=gen) * 0.3).requires_grad_()
+    bias = torch.randn(500, generator=gen, requires_grad=True)
+    target = torch.randint(0, 500, (200,), generator=gen)
+    grads = []
+    for bf16 in (False, True):
+        for p in (hidden, weight, bias):
+            p.grad = None
+        loss = lm_loss.fused_cross_entropy(hidden, weight, bias, target, bf16)
+        loss.backward()
+        grads.append((loss.item(), [p.grad.clone() for p in (hidden, weight, bias)]))
+    (loss32, g32), (loss16, g16) = grads
+    assert loss16 == pytest.approx(loss32, rel=1e-3)
+    for a, b in zip(g32, g16):
+        assert float((a - b).norm() / a.norm()) < 0.02  # bfloat16 keeps ~3 significant digits
