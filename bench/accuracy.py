@@ -27,7 +27,8 @@ ANCHORS: dict[str, dict[str, tuple[float, float]]] = {
 }
 # Sanity figures measured on this machine with this protocol (far lower = protocol bug).
 SANITY: dict[str, dict[str, float]] = {"beauty": {"popularity": 0.006, "itemknn": 0.037, "ease": 0.0445}}
-LOADERS = {"beauty": "load_beauty", "ml-100k": "load_ml100k", "online-retail": "load_online_retail"}
+LOADERS = {"beauty": "load_beauty", "beauty-attributes": "load_beauty", "ml-100k": "load_ml100k",
+           "online-retail": "load_online_retail"}
 LM_VARIANTS: dict[str, dict] = {"lm-notext": {"text_init": False}, "lm-textinit": {"text_add": False},
                                  "lm-align": {"text_align": 0.5}}
 CSV_KINDS = ("users", "items", "events")  # the upload's three files, found as KIND*.csv[.gz] in --csv-dir
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         args.dataset = data.name
     else:
-        data = getattr(pdata, LOADERS[args.dataset])()
+        data = getattr(pdata, LOADERS[args.dataset])(**({"attributes": True} if args.dataset == "beauty-attributes" else {}))
     load_s = time.perf_counter() - t0
 
     def log(msg: str) -> None:  # progress goes to stderr so --json output stays parseable
@@ -152,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     log(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} after the run")
-    anchors = ANCHORS.get(args.dataset, {}) if args.protocol == "loo" else {}
-    sanity = SANITY.get(args.dataset, {}) if args.protocol == "loo" else {}
+    same_split = args.dataset.split("-attributes")[0]  # Beauty with its attribute file: the same split and users
+    anchors = ANCHORS.get(same_split, {}) if args.protocol == "loo" else {}
+    sanity = SANITY.get(same_split, {}) if args.protocol == "loo" else {}
 
     if args.json:
         payload = {

@@ -19,8 +19,12 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("RECOLM_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 
 
-def load_beauty(path: str | Path | None = None) -> InteractionData:
-    """Amazon Beauty, S3-Rec split: `user item item …` per line, oldest first, no timestamps, no text."""
+def load_beauty(path: str | Path | None = None, attributes: bool = False) -> InteractionData:
+    """Amazon Beauty, S3-Rec split: `user item item …` per line, oldest first, no timestamps, no text.
+
+    `attributes`: each item's category and brand from S3-Rec's `Beauty_item2attributes.json` (637 anonymised ids,
+    ~3.7 an item) as its category text, "a17 a4 a1": codes, not words, but shared by the items that have them,
+    which is what the LM's learned words use (core.models.lm_words)."""
     path = Path(path) if path else shared_data_dir() / "amazon_s3rec" / "Beauty.txt"
     users, seqs = [], []
     with open(path, encoding="utf-8") as fh:
@@ -33,14 +37,23 @@ def load_beauty(path: str | Path | None = None) -> InteractionData:
     keys = sorted({i for s in seqs for i in s}, key=lambda x: (len(x), x))
     index = {k: n for n, k in enumerate(keys)}
     sequences = [np.fromiter((index[i] for i in s), dtype=np.int64, count=len(s)) for s in seqs]
+    items = pd.DataFrame(index=range(len(keys)))
+    if attributes:
+        import json
+
+        attr_file = path.with_name(path.stem + "_item2attributes.json")
+        if not attr_file.exists():
+            raise FileNotFoundError(f"{attr_file}: the attribute file beside {path.name} is missing")
+        attrs = json.loads(attr_file.read_text(encoding="utf-8"))
+        items = pd.DataFrame({"category": [" ".join(f"a{a}" for a in attrs.get(k, [])) or None for k in keys]})
     return InteractionData(
         item_keys=np.asarray(keys),
         user_keys=np.asarray(users),
         sequences=sequences,
         times=None,
-        items=pd.DataFrame(index=range(len(keys))),
+        items=items,
         users=pd.DataFrame(index=range(len(users))),
-        name="beauty",
+        name="beauty-attributes" if attributes else "beauty",
     )
 
 

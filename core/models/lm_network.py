@@ -119,12 +119,16 @@ def _make_item_lm():
     class ItemLM(torch.nn.Module):
         """Backbone + output layer tied to the item vectors (+ a per-item bias).
 
-        With `text_dim` > 0 an item's vector is its id embedding PLUS a learned projection of its frozen text
-        vector (`item_text`), at the input and in the output layer alike: text keeps informing every item through
-        training instead of only seeding its embedding, and an item bought rarely is still placed by its text.
+        An item's vector is its id embedding plus, when the catalogue has text, two content parts: a learned
+        projection of its frozen sentence-encoder vector (`text_dim` > 0, `item_text`) and the mean of its learned
+        word vectors (`n_words` > 0, `item_words`, core.models.lm_words; the word vectors carry a bias column too).
+        The same vectors feed the input and the output layer, so text informs every item throughout training, and
+        an item with its id part dropped (`item_table(drop)`: id dropout in training, never-bought and new items
+        when scoring) is placed by its content alone.
         """
 
-        def __init__(self, backbone, offset: int, n_items: int, input_scale: float = 1.0, text_dim: int = 0):
+        def __init__(self, backbone, offset: int, n_items: int, input_scale: float = 1.0, text_dim: int = 0,
+                     n_words: int = 0, words_per_item: int = 1):
             super().__init__()
             self.backbone = backbone
             self.input_scale = input_scale
@@ -132,32 +136,88 @@ def _make_item_lm():
             self.n_items = n_items
             self.item_bias = torch.nn.Parameter(torch.zeros(n_items))
             self.text_dim = text_dim
+            self.n_words = n_words
+            width = self.embedding.weight.shape[1]
             if text_dim:
-                width = self.embedding.weight.shape[1]
                 self.register_buffer("item_text", torch.zeros(n_items, text_dim))
                 self.text_proj = torch.nn.Linear(text_dim, width, bias=False)
                 torch.nn.init.zeros_(self.text_proj.weight)  # starts as the id model; learns what text adds
+            if n_words:
+                self.register_buffer("item_words", torch.full((n_items, words_per_item), n_words, dtype=torch.long))
+                # Last column: the word's bias. Zero start, like text_proj; the pad row stays zero.
+                self.words = torch.nn.EmbeddingBag(n_words + 1, width + 1, mode="mean", padding_idx=n_words)
+                with torch.no_grad():
+                    self.words.weight.zero_()
+            self._table_key, self._table = None, None
 
         @property
         def embedding(self):
             return self.backbone.get_input_embeddings()
 
+        @property
+        def has_content(self) -> bool:
+            """Whether items have a text or word part (what id dropout and new items rely on)."""
+            return bool(self.text_dim or self.n_words)
+
         def text_part(self):
             """(n_items, width) projected text vectors; None without text."""
             return self.text_proj(self.item_text) if self.text_dim else None
 
-        def item_weight(self):
-            ids = self.embedding.weight[self.offset : self.offset + self.n_items]
-            text = self.text_part()
-            return ids if text is None else ids + text
-
-        def hidden(self, ids, mask, pos):
+        def content(self, text=None, word_ids=None):
+            """(vectors, biases) of the content parts for text vectors and word ids (every item's when None)."""
+            vec, bias = None, None
             if self.text_dim:
+                vec = self.text_proj(self.item_text if text is None else text)
+            if self.n_words:
+                wb = self.words(self.item_words if word_ids is None else word_ids)
+                vec = wb[:, :-1] if vec is None else vec + wb[:, :-1]
+                bias = wb[:, -1]
+            return vec, bias
+
+        def item_table(self, drop=None):
+            """(vectors (n_items, width), biases (n_items,)) of every item: its id part, zero where `drop`, plus its
+            content parts. In eval mode the result is cached until a weight changes."""
+            key = None
+            if drop is None and not self.training:
+                key = tuple((id(t), t._version) for t in self._table_inputs())
+                if key == self._table_key:
+                    return self._table
+            vec = self.embedding.weight[self.offset : self.offset + self.n_items]
+            bias = self.item_bias
+            if drop is not None:
+                keep = (~drop).to(vec.dtype)
+                vec, bias = vec * keep[:, None], bias * keep
+            extra, extra_bias = self.content()
+            if extra is not None:
+                vec = vec + extra
+            if extra_bias is not None:
+                bias = bias + extra_bias
+            if key is not None:
+                self._table_key, self._table = key, (vec.detach(), bias.detach())
+            return vec, bias
+
+        def _table_inputs(self):
+            yield self.embedding.weight
+            yield self.item_bias
+            if self.text_dim:
+                yield self.text_proj.weight
+                yield self.item_text
+            if self.n_words:
+                yield self.words.weight
+                yield self.item_words
+
+        def item_weight(self):
+            return self.item_table()[0]
+
+        def hidden(self, ids, mask, pos, table=None):
+            """Last hidden states; `table`: the item vectors to read item positions from (default: item_table)."""
+            if table is None and self.has_content:
+                table = self.item_table()[0]
+            if table is not None:
                 emb = self.embedding(ids)
                 rel = ids - self.offset
                 is_item = ((rel >= 0) & (rel < self.n_items)).unsqueeze(-1)
-                extra = self.text_part()[rel.clamp(0, self.n_items - 1)]
-                emb = (emb + extra * is_item) * self.input_scale
+                emb = torch.where(is_item, table[rel.clamp(0, self.n_items - 1)], emb) * self.input_scale
                 out = self.backbone(inputs_embeds=emb, attention_mask=mask, position_ids=pos, use_cache=False)
             elif self.input_scale != 1.0:
                 emb = self.embedding(ids) * self.input_scale
@@ -167,7 +227,8 @@ def _make_item_lm():
             return out.last_hidden_state
 
         def logits(self, hidden):
-            return torch.addmm(self.item_bias, hidden, self.item_weight().T)
+            vec, bias = self.item_table()
+            return torch.addmm(bias, hidden, vec.T)
 
     return ItemLM
 
@@ -175,9 +236,10 @@ def _make_item_lm():
 _ITEM_LM = None
 
 
-def item_lm(backbone, offset: int, n_items: int, input_scale: float = 1.0, text_dim: int = 0):
+def item_lm(backbone, offset: int, n_items: int, input_scale: float = 1.0, text_dim: int = 0, n_words: int = 0,
+            words_per_item: int = 1):
     """The ItemLM module (its class is defined on first use so that importing this file does not load torch)."""
     global _ITEM_LM
     if _ITEM_LM is None:
         _ITEM_LM = _make_item_lm()
-    return _ITEM_LM(backbone, offset, n_items, input_scale, text_dim)
+    return _ITEM_LM(backbone, offset, n_items, input_scale, text_dim, n_words, words_per_item)

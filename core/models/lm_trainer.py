@@ -268,8 +268,14 @@ class LMTrainer:
 def train_step(model: TransformerLM, opt, inputs: list[np.ndarray], targets: list[np.ndarray]) -> float:
     """One AdamW step on full-softmax cross-entropy over the catalogue, every position of every row."""
     torch = torch_module()
+    net = model.net_
     ids, mask, pos = model._batch(inputs)
-    hidden = model.net_.hidden(ids, mask, pos)
+    drop = None
+    if model.id_dropout and net.has_content:
+        # Id dropout: some items are seen by their content alone this step, as never-bought and new items are.
+        drop = torch.rand(net.n_items, device=ids.device) < model.id_dropout
+    table, bias = net.item_table(drop)
+    hidden = net.hidden(ids, mask, pos, table if net.has_content else None)
     length = ids.shape[1]
     tgt = np.full((len(targets), length), -1, dtype=np.int64)
     for r, t in enumerate(targets):
@@ -277,9 +283,8 @@ def train_step(model: TransformerLM, opt, inputs: list[np.ndarray], targets: lis
     tgt_t = torch.as_tensor(tgt, device=model.device)
     keep = tgt_t >= 0
     # The catalogue-wide output layer is most of the cost: its loss is fused (core.models.lm_loss).
-    net = model.net_
     h, y = hidden[keep], tgt_t[keep]
-    loss = fused_cross_entropy(h, net.item_weight(), net.item_bias, y)
+    loss = fused_cross_entropy(h, table, bias, y, model.use_bf16())
     if model.text_align and net.text_dim:
         loss = loss + model.text_align * text_alignment_loss(net, h, y)
     opt.zero_grad(set_to_none=True)
