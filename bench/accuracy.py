@@ -29,8 +29,15 @@ ANCHORS: dict[str, dict[str, tuple[float, float]]] = {
 SANITY: dict[str, dict[str, float]] = {"beauty": {"popularity": 0.006, "itemknn": 0.037, "ease": 0.0445}}
 LOADERS = {"beauty": "load_beauty", "beauty-attributes": "load_beauty", "ml-100k": "load_ml100k",
            "online-retail": "load_online_retail"}
-LM_VARIANTS: dict[str, dict] = {"lm-notext": {"text_init": False}, "lm-textinit": {"text_add": False},
-                                 "lm-align": {"text_align": 0.5}}
+# The LM with parts of its text use switched off, to measure what each part buys (the default "lm" has them all).
+LM_VARIANTS: dict[str, dict] = {
+    "lm-notext": {"text_init": False},  # no item text at all: ids only
+    "lm-textinit": {"text_add": False, "text_words": False, "id_dropout": 0.0},  # text only seeds the id vectors
+    "lm-textadd": {"text_words": False, "id_dropout": 0.0},  # + the projected sentence vector added throughout
+    "lm-nowords": {"text_words": False},  # + id dropout, no learned words
+    "lm-nodrop": {"id_dropout": 0.0},  # + learned words, no id dropout
+    "lm-align": {"text_align": 0.5},
+}
 CSV_KINDS = ("users", "items", "events")  # the upload's three files, found as KIND*.csv[.gz] in --csv-dir
 
 
@@ -93,8 +100,6 @@ def lm_overrides(pairs: list[str]) -> dict[str, object]:
 def _specs(models: list[str], lm_minutes: float | None, lm_params: dict[str, object] | None = None) -> list[ModelSpec]:
     specs = []
     for label in models:
-        # "lm-notext": the LM without item text (id embeddings initialised at random); "lm-textinit": text only
-        # seeds the id embeddings (the earlier default); "lm": text also added to every item vector throughout.
         kind = "lm" if label.startswith("lm") else label
         params = dict(LM_VARIANTS.get(label, {}))
         if kind == "lm":
@@ -115,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", choices=sorted(LOADERS), default="beauty")
     parser.add_argument("--csv-dir", type=Path, default=None,
                         help="benchmark a shop export instead: a folder with events*.csv (+ items*.csv, users*.csv)")
-    parser.add_argument("--models", nargs="+", default=list(BASELINE_KINDS), help="model kinds (add 'lm' for the LM, 'lm-notext' for it without text initialisation)")
+    parser.add_argument("--models", nargs="+", default=list(BASELINE_KINDS),
+                        help=f"model kinds (add 'lm' for the LM; {', '.join(LM_VARIANTS)} switch parts of its text off)")
     parser.add_argument("--lm-minutes", type=float, default=None, help="training budget passed to the LM as max_minutes")
     parser.add_argument("--lm-param", nargs="+", default=[], metavar="NAME=VALUE",
                         help="LM hyper-parameters for every LM variant, e.g. n_embd=128 dropout=0.3")
