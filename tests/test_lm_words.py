@@ -19,6 +19,24 @@ def test_words_are_lowercase_latin_runs_and_cjk_characters_with_pairs():
     assert words("") == [] and words("—, !") == []
 
 
+def test_word_lift_by_hand_and_the_vocabulary_it_filters():
+    from core.models.lm_words import word_lift
+
+    per_item = [["red"], ["red"], ["blue"], ["blue"], ["red", "blue"]]
+    # red items: 0, 1, 4; blue: 2, 3, 4. Purchases move 0->1 (red->red) many times and 2->0 (blue->red).
+    # A shopper who only re-buys item 3 adds blue purchases but no pair (a repeat shares every word with itself).
+    seqs = [np.asarray([0, 1, 0, 1]), np.asarray([0, 1, 2, 0]), np.asarray([2, 0, 1, 1]), np.asarray([3] * 8)]
+    lift = word_lift(per_item, ["red", "blue"], seqs)
+    bought = np.concatenate(seqs)
+    red_share = np.isin(bought, [0, 1, 4]).mean()
+    # pairs of different items after a red one: 0-1, 1-0, 0-1, 0-1, 1-2, 0-1 -> 5 of 6 lead to a red item
+    assert red_share == 0.5 and lift[0] == pytest.approx((5 / 6) / red_share)
+    assert np.isnan(lift[1])  # only 2 pairs follow a blue item: too few to tell
+    iw = build_item_words(["red a", "red b", "blue c", "blue d", "red blue"], max_share=1.0, sequences=seqs,
+                          min_lift=1.2)
+    assert iw.vocab == ["red"]
+
+
 def test_vocabulary_keeps_words_shared_by_some_but_not_most_items():
     texts = ["red bag", "red cup", "blue bag", "green unique", "red hat"]
     iw = build_item_words(texts, min_items=2, max_share=0.5)
@@ -71,15 +89,19 @@ def test_cached_item_table_follows_weight_changes():
     torch.testing.assert_close(after[2], before[2])
 
 
+FAMILIES = ("zorp", "quix", "blem")
+
+
 def _families(n_users: int = 400, seed: int = 0) -> InteractionData:
-    """Two families told apart only by a word no encoder has seen ('zorp' vs 'quix' items); shoppers keep to one."""
+    """Three families told apart only by a word no encoder has seen ('zorp', 'quix', 'blem' items); shoppers keep
+    to one, so a family's word has a lift of ~3 (core.models.lm_words.word_lift)."""
     rng = np.random.default_rng(seed)
-    n = 40
-    fam = np.arange(n) % 2
-    titles = [f"{'zorp' if f == 0 else 'quix'} item {i}" for i, f in enumerate(fam)]
+    n = 42
+    fam = np.arange(n) % 3
+    titles = [f"{FAMILIES[f]} item {i}" for i, f in enumerate(fam)]
     seqs = []
     for _ in range(n_users):
-        pool = np.flatnonzero(fam == int(rng.integers(2)))
+        pool = np.flatnonzero(fam == int(rng.integers(3)))
         seqs.append(rng.choice(pool, size=int(rng.integers(4, 9)), replace=False).astype(np.int64))
     return InteractionData(
         item_keys=np.asarray([f"sku{i}" for i in range(n)]), user_keys=np.asarray([f"u{u}" for u in range(n_users)]),
@@ -103,8 +125,8 @@ def word_model():
 
 def test_words_place_never_bought_items_in_their_family(word_model):
     model, split, data = word_model
-    assert "zorp" in set(model.words_vocab_) and "quix" in set(model.words_vocab_)
-    fam = np.arange(data.n_items) % 2
+    assert set(model.words_vocab_) == set(FAMILIES)  # "item" is on every item, a number on one
+    fam = np.arange(data.n_items) % 3
     new_items = np.unique(split.test.targets)
     assert getattr(model, "unseen_items_placed_", 0) == len(new_items)
     hits = []

@@ -41,7 +41,7 @@ from core.models.lm_trainer import (  # noqa: F401  ValidSet, TrainingStopped, s
     split_last_item,
     with_valid_targets,
 )
-from core.models.lm_words import ItemWords, build_item_words
+from core.models.lm_words import WORD_MIN_LIFT, ItemWords, build_item_words
 
 
 class TransformerLM(Recommender):
@@ -315,7 +315,9 @@ class TransformerLM(Recommender):
         self.offset_ = offset
         text = self._text_vectors(data)
         text_dim = text.shape[1] if text is not None and self.text_add else 0
-        words = build_item_words(data.item_texts()) if text is not None and self.text_words else None
+        words = None
+        if text is not None and self.text_words:
+            words = build_item_words(data.item_texts(), sequences=data.sequences, min_lift=WORD_MIN_LIFT)
         self.words_vocab_ = np.asarray(words.vocab if words else [], dtype=str)
         self.net_ = item_lm(backbone, offset, data.n_items, self._input_scale(), text_dim,
                             len(words.vocab) if words else 0, words.ids.shape[1] if words else 1).to(self.device)

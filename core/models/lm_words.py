@@ -18,6 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# A word joins the LM's vocabulary when buyers move between its items at least this many times as often as chance.
+# On ML-100K titles this drops "the", "of", years and genres (lift 1.0-1.5) and keeps 147 of 683 words; on Online
+# Retail descriptions and Beauty's category/brand codes it keeps 973 of 1,249 and 558 of 637.
+WORD_MIN_LIFT = 2.0
+
 _WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -56,13 +61,47 @@ class ItemWords:
         return out
 
 
+def word_lift(per_item: Sequence[Sequence[str]], vocab: Sequence[str], sequences: Sequence[np.ndarray]) -> np.ndarray:
+    """Per word: how much likelier a purchase is of an item with the word when the previous (different) purchase
+    had it, than purchases of such items are overall (1 = no more than chance); NaN with under 5 such pairs."""
+    from scipy import sparse
+
+    index = {w: n for n, w in enumerate(vocab)}
+    rows = [r for r, ws in enumerate(per_item) for w in ws if w in index]
+    cols = [index[w] for ws in per_item for w in ws if w in index]
+    has = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(per_item), len(vocab)))
+    seqs = [np.asarray(s, dtype=np.int64) for s in sequences if len(s)]
+    if not seqs:
+        return np.full(len(vocab), np.nan)
+    bought = np.concatenate(seqs)
+    prev = np.concatenate([s[:-1] for s in seqs])
+    nxt = np.concatenate([s[1:] for s in seqs])
+    differ = prev != nxt  # a repeat purchase shares every word with itself
+    prev, nxt = prev[differ], nxt[differ]
+    share = np.asarray(has[bought].sum(axis=0)).ravel() / max(len(bought), 1)
+    after = np.asarray(has[prev].sum(axis=0)).ravel()
+    both = np.asarray(has[prev].multiply(has[nxt]).sum(axis=0)).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = (both / after) / share
+    lift[after < 5] = np.nan
+    return lift
+
+
 def build_item_words(texts: Sequence[str], min_items: int = 2, max_share: float = 0.5, max_words: int = 32,
-                     max_vocab: int = 100_000) -> ItemWords | None:
-    """The catalogue's vocabulary and each item's words; None when no word is shared by `min_items` items."""
+                     max_vocab: int = 100_000, sequences: Sequence[np.ndarray] | None = None,
+                     min_lift: float = 0.0) -> ItemWords | None:
+    """The catalogue's vocabulary and each item's words; None when no word is shared by `min_items` items.
+
+    With `sequences` and `min_lift` > 0, a word is kept only when buyers move between its items at least `min_lift`
+    times as often as chance (`word_lift`): "the" or a release year join unrelated items, a product line's name or a
+    brand does not."""
     per_item = [words(t) for t in texts]
     counts = Counter(w for ws in per_item for w in ws)
     limit = max(min_items, int(max_share * len(texts)))
     kept = [w for w, c in counts.most_common() if min_items <= c <= limit][:max_vocab]
+    if kept and sequences is not None and min_lift > 0:
+        lift = word_lift(per_item, kept, sequences)
+        kept = [w for w, x in zip(kept, lift) if x >= min_lift]
     if not kept:
         return None
     vocab = sorted(kept)
