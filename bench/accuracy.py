@@ -27,8 +27,13 @@ ANCHORS: dict[str, dict[str, tuple[float, float]]] = {
 }
 # Sanity figures measured on this machine with this protocol (far lower = protocol bug).
 SANITY: dict[str, dict[str, float]] = {"beauty": {"popularity": 0.006, "itemknn": 0.037, "ease": 0.0445}}
-LOADERS = {"beauty": "load_beauty", "beauty-attributes": "load_beauty", "ml-100k": "load_ml100k",
-           "online-retail": "load_online_retail"}
+# --dataset -> (loader in core.benchmark_datasets, its arguments, the data set whose split and anchors it shares).
+LOADERS: dict[str, tuple[str, dict, str]] = {
+    "beauty": ("load_beauty", {}, "beauty"),
+    "beauty-attributes": ("load_beauty", {"attributes": True}, "beauty"),  # same users and split, + item text
+    "ml-100k": ("load_ml100k", {}, "ml-100k"),
+    "online-retail": ("load_online_retail", {}, "online-retail"),
+}
 # The LM with parts of its text use switched off, to measure what each part buys (the default "lm" has them all).
 LM_VARIANTS: dict[str, dict] = {
     "lm-notext": {"text_init": False},  # no item text at all: ids only
@@ -141,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         args.dataset = data.name
     else:
-        data = getattr(pdata, LOADERS[args.dataset])(**({"attributes": True} if args.dataset == "beauty-attributes" else {}))
+        loader, kwargs, _ = LOADERS[args.dataset]
+        data = getattr(pdata, loader)(**kwargs)
     load_s = time.perf_counter() - t0
 
     def log(msg: str) -> None:  # progress goes to stderr so --json output stays parseable
@@ -159,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     log(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} after the run")
-    same_split = args.dataset.split("-attributes")[0]  # Beauty with its attribute file: the same split and users
+    same_split = LOADERS[args.dataset][2] if args.dataset in LOADERS else args.dataset
     anchors = ANCHORS.get(same_split, {}) if args.protocol == "loo" else {}
     sanity = SANITY.get(same_split, {}) if args.protocol == "loo" else {}
 

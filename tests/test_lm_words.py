@@ -10,7 +10,7 @@ import torch
 
 from core.interactions import InteractionData
 from core.models import load_model, make_model
-from core.models.lm_words import build_item_words, words
+from core.models.lm_words import build_item_words, encode_words, words
 
 
 def test_words_are_lowercase_latin_runs_and_cjk_characters_with_pairs():
@@ -45,7 +45,7 @@ def test_vocabulary_keeps_words_shared_by_some_but_not_most_items():
     assert iw.ids.shape == (5, 1)
     assert iw.ids[:, 0].tolist() == [0, iw.pad, 0, iw.pad, iw.pad]
     # New texts: unknown words are dropped, known ones found
-    assert iw.encode(["a bag", "nothing known"]).tolist() == [[0], [iw.pad]]
+    assert encode_words(["a bag", "nothing known"], iw.vocab, iw.ids.shape[1]).tolist() == [[0], [iw.pad]]
     assert build_item_words(["a", "b", "c"]) is None
 
 

@@ -41,7 +41,7 @@ from core.models.lm_trainer import (  # noqa: F401  ValidSet, TrainingStopped, s
     split_last_item,
     with_valid_targets,
 )
-from core.models.lm_words import WORD_MIN_LIFT, ItemWords, build_item_words
+from core.models.lm_words import WORD_MIN_LIFT, build_item_words, encode_words
 
 
 class TransformerLM(Recommender):
@@ -448,9 +448,6 @@ class TransformerLM(Recommender):
         with torch.no_grad():
             target = torch.as_tensor(x[:, :-1], dtype=torch.float32)
             idx = torch.as_tensor(rows)
-            text_part = self.net_.text_part()
-            if text_part is not None:
-                target = target - text_part[idx].float()
             emb = self.net_.embedding.weight
             emb[idx + self.offset_] = target.to(emb.dtype)
             self.net_.item_bias[idx] = torch.as_tensor(x[:, -1], dtype=self.net_.item_bias.dtype)
@@ -471,8 +468,8 @@ class TransformerLM(Recommender):
             torch = torch_module()
             words = None
             if self.net_.n_words:
-                vocab = ItemWords(list(self.words_vocab_), self.net_.item_words[:1].cpu().numpy())
-                words = torch.as_tensor(vocab.encode(texts), device=self.device)
+                ids = encode_words(texts, list(self.words_vocab_), self.net_.item_words.shape[1])
+                words = torch.as_tensor(ids, device=self.device)
             with torch.no_grad():
                 vec, bias = self.net_.content(torch.as_tensor(vecs, device=self.device), words)
             if vec is None:

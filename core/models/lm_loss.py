@@ -59,7 +59,10 @@ def _make_function():
                 probs.div_(norm[:, None].to(probs.dtype))
                 probs[torch.arange(len(yc), device=h.device), yc] -= 1.0
                 if grad_h is not None:
-                    grad_h[start : start + rows] = torch.mm(probs, w16 if bf16 else w)
+                    if bf16:
+                        grad_h[start : start + rows] = torch.mm(probs, w16)
+                    else:
+                        torch.mm(probs, w, out=grad_h[start : start + rows])
                 if grad_w is not None:
                     if bf16:
                         grad_w += torch.mm(probs.T, h16[start : start + rows])
@@ -89,8 +92,8 @@ _FUNCTION = None
 def fused_cross_entropy(hidden, weight, bias, target, bf16: bool = False):
     """Mean cross-entropy of `target` (item indices) under logits hidden @ weight.T + bias, all items.
 
-    `bf16`: the matrix products read bfloat16 copies of `hidden` and `weight` (~3 significant digits; softmax, loss
-    and gradient sums stay float32). On a CPU with bf16 dot products (AVX512-BF16, AMX) they run 2-4x faster."""
+    `bf16`: logits, softmax and the matrix products in bfloat16 (~3 significant digits), the loss and every sum in
+    float32. On a CPU with bf16 dot products (AVX512-BF16, AMX) the products run 2-4x faster."""
     global _FUNCTION
     if _FUNCTION is None:
         _FUNCTION = _make_function()

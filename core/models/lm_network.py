@@ -159,10 +159,6 @@ def _make_item_lm():
             """Whether items have a text or word part (what id dropout and new items rely on)."""
             return bool(self.text_dim or self.n_words)
 
-        def text_part(self):
-            """(n_items, width) projected text vectors; None without text."""
-            return self.text_proj(self.item_text) if self.text_dim else None
-
         def content(self, text=None, word_ids=None):
             """(vectors, biases) of the content parts for text vectors and word ids (every item's when None)."""
             vec, bias = None, None

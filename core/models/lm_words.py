@@ -6,7 +6,8 @@ a word means to this shop's buyers ("retrospot" buyers buy more retrospot), and 
 carries the word, so a rarely bought or brand-new item is placed by what its words learnt from the popular ones.
 Latin words are lower-cased runs of letters and digits; CJK text gives single characters and character pairs (no
 segmenter needed). Words carried by a single item add nothing an item id does not, and words on most items are
-noise, so the vocabulary keeps words on at least `min_items` items and at most `max_share` of the catalogue.
+noise, so the vocabulary keeps words on at least `min_items` items and at most `max_share` of the catalogue, and
+(`word_lift`) only words whose items buyers move between more often than chance.
 """
 
 from __future__ import annotations
@@ -50,15 +51,16 @@ class ItemWords:
     def pad(self) -> int:
         return len(self.vocab)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Word indices of (new) item texts under this vocabulary, padded like `ids` (unknown words dropped)."""
-        index = {w: n for n, w in enumerate(self.vocab)}
-        width = self.ids.shape[1]
-        out = np.full((len(texts), width), self.pad, dtype=np.int64)
-        for r, text in enumerate(texts):
-            known = [index[w] for w in words(text) if w in index][:width]
-            out[r, : len(known)] = known
-        return out
+
+def encode_words(texts: Sequence[str], vocab: Sequence[str], width: int) -> np.ndarray:
+    """(len(texts), width) indices of each text's words in `vocab`, padded with len(vocab); unknown words dropped
+    (a new item's text is read with the vocabulary its model learnt)."""
+    index = {w: n for n, w in enumerate(vocab)}
+    out = np.full((len(texts), width), len(vocab), dtype=np.int64)
+    for r, text in enumerate(texts):
+        known = [index[w] for w in words(text) if w in index][:width]
+        out[r, : len(known)] = known
+    return out
 
 
 def word_lift(per_item: Sequence[Sequence[str]], vocab: Sequence[str], sequences: Sequence[np.ndarray]) -> np.ndarray:
@@ -105,8 +107,6 @@ def build_item_words(texts: Sequence[str], min_items: int = 2, max_share: float 
     if not kept:
         return None
     vocab = sorted(kept)
-    result = ItemWords(vocab=vocab, ids=np.zeros((len(texts), max_words), dtype=np.int64))
-    result.ids = result.encode(texts)
-    width = max(1, int((result.ids != result.pad).sum(axis=1).max()))
-    result.ids = np.ascontiguousarray(result.ids[:, :width])
-    return result
+    ids = encode_words(texts, vocab, max_words)
+    width = max(1, int((ids != len(vocab)).sum(axis=1).max()))
+    return ItemWords(vocab=vocab, ids=np.ascontiguousarray(ids[:, :width]))
