@@ -34,7 +34,7 @@ LOADERS: dict[str, tuple[str, dict, str]] = {
     "ml-100k": ("load_ml100k", {}, "ml-100k"),
     "online-retail": ("load_online_retail", {}, "online-retail"),
 }
-# The LM with parts of its text use switched off, to measure what each part buys (the default "lm" has them all).
+# The LM with one of its parts switched off, to measure what each part buys (the default "lm" has them all).
 LM_VARIANTS: dict[str, dict] = {
     "lm-notext": {"text_init": False},  # no item text at all: ids only
     "lm-textinit": {"text_add": False, "text_words": False, "id_dropout": 0.0},  # text only seeds the id vectors
@@ -42,6 +42,7 @@ LM_VARIANTS: dict[str, dict] = {
     "lm-nowords": {"text_words": False},  # + id dropout, no learned words
     "lm-nodrop": {"id_dropout": 0.0},  # + learned words, no id dropout
     "lm-align": {"text_align": 0.5},
+    "lm-nomemory": {"memory": False},  # no purchase memory (kNN-LM)
 }
 CSV_KINDS = ("users", "items", "events")  # the upload's three files, found as KIND*.csv[.gz] in --csv-dir
 

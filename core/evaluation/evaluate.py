@@ -299,6 +299,13 @@ def _evaluate_spec(
     if history:
         say(f"{spec.label}: trained {len(history)} epochs in {fit_seconds:.0f} s, best epoch "
             f"{getattr(model, 'best_epoch_', '?')} (validation ndcg@10 {getattr(model, 'best_val_ndcg_', 0.0):.4f})")
+    info = getattr(model, "fit_info_", None) or {}
+    if "memory" in info:
+        chosen = info["memory"]
+        say(f"{spec.label}: purchase memory " + (
+            f"weight {chosen['weight']}, {chosen['k']} neighbours, temperature {chosen['temperature']}"
+            if chosen else "off (no setting beat the LM alone on validation)")
+            + f" (tuned in {info.get('memory_seconds', 0):.0f} s)")
     say(f"{spec.label}: scoring {len(split.test)} users")
     t0 = time.perf_counter()
     result = rank_eval_set(model, split.test, k_max=max(ks), batch_size=batch_size)

@@ -24,6 +24,7 @@ from core.config import n_threads
 from core.i18n import N_
 from core.interactions import InteractionData
 from core.models.base import Param, ProgressCallback, Recommender
+from core.models.lm_memory import MemorySetting, PurchaseMemory, tune_memory
 from core.models.lm_network import (
     backbone_from_config,
     checkpoint_backbone,
@@ -79,6 +80,9 @@ class TransformerLM(Recommender):
         Param("id_dropout", float, N_("Id dropout"),
               N_("Share of items seen by their text alone at each step, so that new items are placed well."),
               0.0, 0.9, 0.05),
+        Param("memory", bool, N_("Purchase memory"),
+              N_("Also recall what customers in a similar state bought next (kNN-LM): rarely bought items are "
+                 "remembered. Its weight is chosen on the validation purchases; off where it does not help.")),
         Param("lr_decay", float, N_("Learning-rate decay"), N_("learning-rate factor after each plateau (1 = constant)"),
               group="advanced"),
         Param("decay_patience", int, N_("Decay patience"),
@@ -111,6 +115,7 @@ class TransformerLM(Recommender):
         text_words: bool = True,
         id_dropout: float = 0.1,
         text_align: float = 0.0,
+        memory: bool = True,
         max_minutes: float = 20.0,
         seed: int = 0,
         scale_inputs: bool = True,
@@ -143,6 +148,7 @@ class TransformerLM(Recommender):
         self.max_minutes = max_minutes
         self.seed = seed
         self.scale_inputs = scale_inputs
+        self.memory = memory
         self.refit_epochs = refit_epochs
         self.refit_lr = refit_lr
         self.base_checkpoint = base_checkpoint
@@ -292,6 +298,7 @@ class TransformerLM(Recommender):
         if data.n_items == 0:
             raise ValueError("TransformerLM.fit: the data has no items")
         fit_data = prepare_fit_data(data, valid, self.valid_users, rng)
+        self.memory_, self.memory_table_ = None, []
         text = self._build_network(data)
         trainer = LMTrainer(self, callback, rng)
         self.history_: list[dict[str, Any]] = trainer.history
@@ -305,7 +312,14 @@ class TransformerLM(Recommender):
                            minlength=data.n_items)[: data.n_items] > 0
         self._fit_text_map(text, seen)
         self._place_unseen_items(text, seen)
-        self.fit_info_ = {"seconds": self.train_seconds_, "best_epoch": int(trainer.best_epoch)}
+        if trainer.memory_setting is not None:
+            # Tuned before the refit on what early stopping held out; it remembers every purchase fit was given.
+            inputs, targets = self._training_rows(with_valid_targets(fit_data.base, fit_data.full_valid))
+            self.memory_ = PurchaseMemory.build(self._position_states, inputs, targets, data.n_items)
+            self.memory_.setting = trainer.memory_setting
+        self.fit_info_ = {"seconds": self.train_seconds_, "best_epoch": int(trainer.best_epoch),
+                          "memory": trainer.memory_setting.as_dict() if trainer.memory_setting else None,
+                          "memory_seconds": round(trainer.memory_seconds, 2)}
         return self
 
     def _build_network(self, data: InteractionData) -> np.ndarray | None:
@@ -381,12 +395,47 @@ class TransformerLM(Recommender):
         with torch.no_grad():
             return self.net_.hidden(ids, mask, pos)[:, -1, :]
 
-    def _score_tensor(self, histories: Sequence[np.ndarray]):
+    def _last_state(self, histories: Sequence[np.ndarray]):
+        """(last hidden states, item logits) after each history, the network in eval mode."""
         torch = torch_module()
         if self.net_.training:  # eval() walks every submodule: ~1 ms of a one-user request
             self.net_.eval()
         with torch.no_grad():
-            return self.net_.logits(self._last_hidden(histories)).float().cpu()
+            h = self._last_hidden(histories)
+            return h.float().cpu(), self.net_.logits(h).float().cpu()
+
+    def _score_tensor(self, histories: Sequence[np.ndarray]):
+        h, logits = self._last_state(histories)
+        memory = getattr(self, "memory_", None)
+        return logits if memory is None else memory.mix(logits, h)
+
+    def _position_states(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
+        """The hidden state at every position of each input row (rows of `_training_rows`), stacked in row order."""
+        torch = torch_module()
+        self.net_.eval()
+        lengths = np.fromiter((len(x) for x in inputs), dtype=np.int64, count=len(inputs))
+        starts = np.concatenate([[0], np.cumsum(lengths)])
+        out = np.empty((int(starts[-1]), self.net_.embedding.weight.shape[1]), dtype=np.float32)
+        order = np.argsort(lengths, kind="stable")
+        for s in range(0, len(order), 512):
+            rows = order[s : s + 512]
+            ids, mask, pos = self._batch([inputs[r] for r in rows])
+            with torch.no_grad():
+                h = self.net_.hidden(ids, mask, pos).float().cpu().numpy()
+            width = ids.shape[1]
+            for j, r in enumerate(rows):
+                out[starts[r] : starts[r + 1]] = h[j, width - lengths[r] :]
+        return out
+
+    def tune_memory(self, inputs: Sequence[np.ndarray], targets: Sequence[np.ndarray], valid: ValidSet
+                    ) -> MemorySetting | None:
+        """Choose the memory's setting on `valid` with a memory of the training rows (`inputs` -> `targets`);
+        None (memory off) where no setting beats the LM alone. The table of every setting is kept."""
+        if not len(valid.targets):
+            return None
+        memory = PurchaseMemory.build(self._position_states, inputs, targets, self.n_items_)
+        setting, self.memory_table_ = tune_memory(memory, self._last_state, valid.histories, valid.targets)
+        return setting
 
     def score(self, histories: Sequence[np.ndarray], users: np.ndarray | None = None, chunk: int = 1024) -> np.ndarray:
         """Item logits after each history (last position only)."""
@@ -492,9 +541,14 @@ class TransformerLM(Recommender):
         """(n_histories, len(texts)) scores of new, text-only items, comparable with `score`'s columns."""
         torch = torch_module()
         emb, bias = self.text_item_vectors(texts)
+        h, logits = self._last_state(histories)
         with torch.no_grad():
-            h = self._last_hidden(histories).float().cpu()
-            return (h @ torch.as_tensor(emb).T + torch.as_tensor(bias)).numpy().astype(np.float32)
+            new = h @ torch.as_tensor(emb).T + torch.as_tensor(bias)
+            memory = getattr(self, "memory_", None)
+            if memory is not None and memory.setting is not None:
+                # On `score`'s scale: the LM's share of the probability (no purchase of a new item is remembered).
+                new = new - torch.logsumexp(logits, dim=1, keepdim=True) + math.log1p(-memory.setting.weight)
+            return new.numpy().astype(np.float32)
 
     # ------------------------------------------------------------------ persistence ------------
     def save(self, path: str | Path) -> Path:
@@ -513,6 +567,9 @@ class TransformerLM(Recommender):
             "text_dim": int(getattr(self.net_, "text_dim", 0)),
             "n_words": int(self.net_.n_words),
             "words_per_item": int(self.net_.item_words.shape[1]) if self.net_.n_words else 1,
+            "memory": None if getattr(self, "memory_", None) is None else
+            {**self.memory_.setting.as_dict(), "scale": self.memory_.scale},
+            "memory_table": getattr(self, "memory_table_", []),
         }
         (path / "model.json").write_text(json.dumps(meta, default=str, indent=1))
         self.net_.backbone.config.save_pretrained(path / "backbone")
@@ -521,6 +578,8 @@ class TransformerLM(Recommender):
                   "words_vocab_": np.asarray(getattr(self, "words_vocab_", []), dtype=str)}
         if getattr(self, "text_map_", None) is not None:
             arrays["text_map_"] = self.text_map_
+        if getattr(self, "memory_", None) is not None:
+            arrays.update(self.memory_.arrays())
         np.savez(path / "state.npz", **arrays)
         return path
 
@@ -534,6 +593,13 @@ class TransformerLM(Recommender):
             model.item_keys_ = z["item_keys_"].astype(str)
             model.text_map_ = z["text_map_"] if "text_map_" in z.files else None
             model.words_vocab_ = z["words_vocab_"].astype(str) if "words_vocab_" in z.files else np.zeros(0, str)
+            mem = meta.get("memory")
+            model.memory_ = None
+            if mem and "memory_keys_" in z.files:
+                setting = MemorySetting(float(mem["weight"]), int(mem["k"]), float(mem["temperature"]))
+                model.memory_ = PurchaseMemory(z["memory_keys_"], z["memory_values_"], len(model.item_keys_),
+                                               float(mem["scale"]), setting)
+        model.memory_table_ = meta.get("memory_table", [])
         backbone = backbone_from_config(path / "backbone")
         model.offset_ = int(meta["offset"])
         model.net_ = item_lm(backbone, model.offset_, len(model.item_keys_), model._input_scale(),

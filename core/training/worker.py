@@ -275,6 +275,8 @@ def train_and_register(url: str, job_id: int, req: TrainRequest, clock: _Clock |
         metrics["val_ndcg@10"] = val["ndcg@10"]
     if "best_epoch" in model.fit_info_:
         metrics["best_epoch"] = int(model.fit_info_["best_epoch"])
+    if "memory" in model.fit_info_:
+        metrics["memory"] = model.fit_info_["memory"]  # the purchase memory's setting, None where it is off
     decision = decide(req.activate, req.model, metrics.get("ndcg@10"), active, signature)
     metrics["activation"] = decision.to_dict(req.model)
     metrics["activation_note"] = decision.reason
