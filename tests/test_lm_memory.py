@@ -120,3 +120,14 @@ def test_a_memory_past_its_size_bound_keeps_whole_random_histories(monkeypatch):
     pairs = [{(int(a), int(b)) for a, b in zip(i, t)} for i, t in zip(inputs, targets)]
     kept = [p for p in pairs if p <= stored]
     assert set().union(*kept) == stored  # only whole histories
+
+
+def test_the_memory_abstains_on_items_it_never_stored():
+    memory = memory_of([(0, 3), (1, 4)])  # items 5 (and 0-2) were never bought after anything
+    assert memory.known.tolist() == [False, False, False, True, True, False]
+    logits = torch.tensor([[0.0, 0.0, 0.0, 1.0, 0.5, 0.9]])
+    mixed = memory.mix(logits, torch.as_tensor(one_hot_states([[1]])), MemorySetting(0.5, 1, 1.0))
+    lm = torch.log_softmax(logits, 1)
+    assert mixed[0, 5].item() == pytest.approx(lm[0, 5].item())  # a new item keeps the LM's own log-probability
+    assert mixed[0, 3].item() == pytest.approx(lm[0, 3].item() + np.log(0.5))  # a known one without a vote is halved
+    assert mixed[0, 4] > lm[0, 4]  # the voted one gains

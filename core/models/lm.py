@@ -546,8 +546,8 @@ class TransformerLM(Recommender):
             new = h @ torch.as_tensor(emb).T + torch.as_tensor(bias)
             memory = getattr(self, "memory_", None)
             if memory is not None and memory.setting is not None:
-                # On `score`'s scale: the LM's share of the probability (no purchase of a new item is remembered).
-                new = new - torch.logsumexp(logits, dim=1, keepdim=True) + math.log1p(-memory.setting.weight)
+                # On `score`'s scale: the LM's log-probability (the memory abstains on items it never stored).
+                new = new - torch.logsumexp(logits, dim=1, keepdim=True)
             return new.numpy().astype(np.float32)
 
     # ------------------------------------------------------------------ persistence ------------

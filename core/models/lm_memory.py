@@ -58,6 +58,8 @@ class PurchaseMemory:
         self.keys = torch.as_tensor(np.asarray(keys, dtype=np.float32))
         self.values = torch.as_tensor(np.asarray(values, dtype=np.int64))
         self.key_norms = (self.keys * self.keys).sum(1)
+        # Items the memory holds a purchase of; for the others it abstains (their score stays the LM's own).
+        self.known = torch.bincount(self.values, minlength=int(n_items))[: int(n_items)] > 0
         self.n_items, self.scale, self.setting = int(n_items), float(scale), setting
 
     @classmethod
@@ -122,19 +124,23 @@ class PurchaseMemory:
         torch = torch_module()
         dist, items = self.neighbours(q, setting.k)
         return mix_log_probs(torch.log_softmax(logits.float(), dim=1), self.votes(dist, items, setting),
-                             items[:, : setting.k], setting.weight)
+                             items[:, : setting.k], setting.weight, self.known)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What a saved model stores (float16 keys: half the disk, ranking unchanged within rounding)."""
         return {"memory_keys_": self.keys.numpy().astype(np.float16), "memory_values_": self.values.numpy()}
 
 
-def mix_log_probs(lm_log_probs, votes, voted, weight: float):
+def mix_log_probs(lm_log_probs, votes, voted, weight: float, known=None):
     """log((1 - weight) p_LM + weight p_memory), from log p_LM, the dense votes and the voted items per row.
 
-    Only the voted items (k per row) need a log-sum; every other item is log p_LM + log(1 - weight)."""
+    Only the voted items (k per row) need a log-sum; every other item is log p_LM + log(1 - weight). An item the
+    memory never stored (`known` False: a new item placed by its text) keeps log p_LM: the memory has no evidence
+    on it, and scaling it down alone cut Online Retail's new-item NDCG@10 from .0558 to .0410."""
     torch = torch_module()
     out = lm_log_probs + math.log1p(-weight)
+    if known is not None:
+        out = torch.where(known, out, lm_log_probs)
     vote = votes.gather(1, voted)
     out.scatter_(1, voted, torch.logaddexp(out.gather(1, voted), torch.log(vote * weight)))
     return out
@@ -163,7 +169,8 @@ def tune_memory(memory: PurchaseMemory, last_state: Callable, histories: Sequenc
         dist, items = memory.neighbours(states, kmax)
         for g, setting in enumerate(grid, start=1):
             votes = memory.votes(dist, items, setting)
-            rank[g, rows] = ranks(mix_log_probs(lm, votes, items[:, : setting.k], setting.weight).numpy(), hist, tgt)
+            mixed = mix_log_probs(lm, votes, items[:, : setting.k], setting.weight, memory.known)
+            rank[g, rows] = ranks(mixed.numpy(), hist, tgt)
     ndcg = [ndcg_at_k(r, k_eval) for r in rank]
     table = [{"weight": 0.0, "k": 0, "temperature": 0.0, "ndcg": ndcg[0]}]
     table += [{**s.as_dict(), "ndcg": v} for s, v in zip(grid, ndcg[1:])]
