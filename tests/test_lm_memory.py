@@ -80,7 +80,7 @@ def fitted():
     return make_model("lm", **{**SMALL, "epochs": 4}).fit(data), data
 
 
-def test_fit_tunes_the_memory_before_the_refit(fitted):
+def test_fit_chooses_a_memory_setting_or_none(fitted):
     model, _ = fitted
     assert len(model.memory_table_) == len(memory_grid()) + 1
     assert "memory" in model.fit_info_
