@@ -43,6 +43,7 @@ LM_VARIANTS: dict[str, dict] = {
     "lm-nodrop": {"id_dropout": 0.0},  # + learned words, no id dropout
     "lm-align": {"text_align": 0.5},
     "lm-nomemory": {"memory": False},  # no purchase memory (kNN-LM)
+    "lm-novotes": {"item_votes": False},  # no rare-item votes (co-purchase and text, damped by popularity)
 }
 CSV_KINDS = ("users", "items", "events")  # the upload's three files, found as KIND*.csv[.gz] in --csv-dir
 

@@ -306,6 +306,12 @@ def _evaluate_spec(
             f"weight {chosen['weight']}, {chosen['k']} neighbours, temperature {chosen['temperature']}"
             if chosen else "off (no setting beat the LM alone on validation)")
             + f" (tuned in {info.get('memory_seconds', 0):.0f} s)")
+    if "votes" in info:
+        chosen = info["votes"]
+        say(f"{spec.label}: rare-item votes " + (
+            f"co-purchase {chosen['co_weight']}, text {chosen['text_weight']}, popularity damping {chosen['damping']}"
+            if chosen else "off (every setting cost overall accuracy on validation)")
+            + f" (tuned in {info.get('votes_seconds', 0):.0f} s)")
     say(f"{spec.label}: scoring {len(split.test)} users")
     t0 = time.perf_counter()
     result = rank_eval_set(model, split.test, k_max=max(ks), batch_size=batch_size)

@@ -42,6 +42,7 @@ from core.models.lm_trainer import (  # noqa: F401  ValidSet, TrainingStopped, s
     split_last_item,
     with_valid_targets,
 )
+from core.models.lm_votes import ItemVotes, VoteSetting, tune_votes
 from core.models.lm_words import WORD_MIN_LIFT, build_item_words, encode_words
 
 
@@ -83,6 +84,10 @@ class TransformerLM(Recommender):
         Param("memory", bool, N_("Purchase memory"),
               N_("Also recall what customers in a similar state bought next (kNN-LM): rarely bought items are "
                  "remembered. Its weight is chosen on the validation purchases; off where it does not help.")),
+        Param("item_votes", bool, N_("Rare-item votes"),
+              N_("Also let item-to-item similarity and the item texts vote, damped by popularity, so that items "
+                 "bought once or twice reach the top 10. Chosen on the validation purchases, never at the cost of "
+                 "overall accuracy.")),
         Param("lr_decay", float, N_("Learning-rate decay"), N_("learning-rate factor after each plateau (1 = constant)"),
               group="advanced"),
         Param("decay_patience", int, N_("Decay patience"),
@@ -116,6 +121,7 @@ class TransformerLM(Recommender):
         id_dropout: float = 0.1,
         text_align: float = 0.0,
         memory: bool = True,
+        item_votes: bool = True,
         max_minutes: float = 20.0,
         seed: int = 0,
         scale_inputs: bool = True,
@@ -149,6 +155,7 @@ class TransformerLM(Recommender):
         self.seed = seed
         self.scale_inputs = scale_inputs
         self.memory = memory
+        self.item_votes = item_votes
         self.refit_epochs = refit_epochs
         self.refit_lr = refit_lr
         self.base_checkpoint = base_checkpoint
@@ -299,6 +306,7 @@ class TransformerLM(Recommender):
             raise ValueError("TransformerLM.fit: the data has no items")
         fit_data = prepare_fit_data(data, valid, self.valid_users, rng)
         self.memory_, self.memory_table_ = None, []
+        self.votes_, self.votes_table_ = None, []
         text = self._build_network(data)
         trainer = LMTrainer(self, callback, rng)
         self.history_: list[dict[str, Any]] = trainer.history
@@ -317,9 +325,16 @@ class TransformerLM(Recommender):
             inputs, targets = self._training_rows(with_valid_targets(fit_data.base, fit_data.full_valid))
             self.memory_ = PurchaseMemory.build(self._position_states, inputs, targets, data.n_items)
             self.memory_.setting = trainer.memory_setting
+        if trainer.votes_setting is not None:
+            seqs = with_valid_targets(fit_data.base, fit_data.full_valid)
+            self.votes_ = ItemVotes.build(data.with_sequences(seqs), self._text_matrix())
+            self.votes_.setting = trainer.votes_setting
         self.fit_info_ = {"seconds": self.train_seconds_, "best_epoch": int(trainer.best_epoch),
                           "memory": trainer.memory_setting.as_dict() if trainer.memory_setting else None,
                           "memory_seconds": round(trainer.memory_seconds, 2)}
+        if self.item_votes:
+            self.fit_info_.update(votes=trainer.votes_setting.as_dict() if trainer.votes_setting else None,
+                                  votes_seconds=round(trainer.votes_seconds, 2))
         return self
 
     def _build_network(self, data: InteractionData) -> np.ndarray | None:
@@ -407,7 +422,18 @@ class TransformerLM(Recommender):
     def _score_tensor(self, histories: Sequence[np.ndarray]):
         h, logits = self._last_state(histories)
         memory = getattr(self, "memory_", None)
-        return logits if memory is None else memory.mix(logits, h)
+        out = logits if memory is None else memory.mix(logits, h)
+        if self._votes_on():
+            out = self.votes_.mix(torch_module().log_softmax(out, dim=1), histories)
+        return out
+
+    def _votes_on(self) -> bool:
+        votes = getattr(self, "votes_", None)
+        return votes is not None and votes.setting is not None
+
+    def _text_matrix(self) -> np.ndarray | None:
+        """The items' frozen sentence vectors the network holds (None without text)."""
+        return self.net_.item_text.float().cpu().numpy() if self.net_.text_dim else None
 
     def _position_states(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
         """The hidden state at every position of each input row (rows of `_training_rows`), stacked in row order."""
@@ -428,13 +454,34 @@ class TransformerLM(Recommender):
         return out
 
     def tune_memory(self, inputs: Sequence[np.ndarray], targets: Sequence[np.ndarray], valid: ValidSet
-                    ) -> MemorySetting | None:
-        """Choose the memory's setting on `valid` with a memory of the training rows (`inputs` -> `targets`);
-        None (memory off) where no setting beats the LM alone. The table of every setting is kept."""
+                    ) -> PurchaseMemory | None:
+        """A memory of the training rows (`inputs` -> `targets`) with its setting chosen on `valid` (setting None:
+        memory off, no setting beat the LM alone). The table of every setting is kept."""
         if not len(valid.targets):
             return None
         memory = PurchaseMemory.build(self._position_states, inputs, targets, self.n_items_)
-        setting, self.memory_table_ = tune_memory(memory, self._last_state, valid.histories, valid.targets)
+        memory.setting, self.memory_table_ = tune_memory(memory, self._last_state, valid.histories, valid.targets)
+        return memory
+
+    def tune_votes(self, train: InteractionData, valid: ValidSet, memory: PurchaseMemory | None
+                   ) -> VoteSetting | None:
+        """Choose the rare-item votes' setting on `valid`, with votes from `train` over the LM as it will score
+        (with `memory` where that is on); None: off. The table of every setting is kept."""
+        if not len(valid.targets):
+            return None
+        from core.evaluation.cold import COLD_MAX_PURCHASES  # the slice the Evaluation page shows
+
+        torch = torch_module()
+        votes = ItemVotes.build(train, self._text_matrix())
+
+        def log_probs(histories):
+            h, logits = self._last_state(histories)
+            if memory is not None and memory.setting is not None:
+                logits = memory.mix(logits, h)
+            return torch.log_softmax(logits, dim=1)
+
+        setting, self.votes_table_ = tune_votes(votes, log_probs, valid.histories, valid.targets,
+                                                COLD_MAX_PURCHASES)
         return setting
 
     def score(self, histories: Sequence[np.ndarray], users: np.ndarray | None = None, chunk: int = 1024) -> np.ndarray:
@@ -545,8 +592,8 @@ class TransformerLM(Recommender):
         with torch.no_grad():
             new = h @ torch.as_tensor(emb).T + torch.as_tensor(bias)
             memory = getattr(self, "memory_", None)
-            if memory is not None and memory.setting is not None:
-                # On `score`'s scale: the LM's log-probability (the memory abstains on items it never stored).
+            if (memory is not None and memory.setting is not None) or self._votes_on():
+                # On `score`'s scale: the LM's log-probability (memory and votes abstain on never-bought items).
                 new = new - torch.logsumexp(logits, dim=1, keepdim=True)
             return new.numpy().astype(np.float32)
 
@@ -570,6 +617,8 @@ class TransformerLM(Recommender):
             "memory": None if getattr(self, "memory_", None) is None else
             {**self.memory_.setting.as_dict(), "scale": self.memory_.scale},
             "memory_table": getattr(self, "memory_table_", []),
+            "votes": self.votes_.setting.as_dict() if self._votes_on() else None,
+            "votes_table": getattr(self, "votes_table_", []),
         }
         (path / "model.json").write_text(json.dumps(meta, default=str, indent=1))
         self.net_.backbone.config.save_pretrained(path / "backbone")
@@ -580,6 +629,8 @@ class TransformerLM(Recommender):
             arrays["text_map_"] = self.text_map_
         if getattr(self, "memory_", None) is not None:
             arrays.update(self.memory_.arrays())
+        if self._votes_on():
+            arrays.update(self.votes_.arrays())
         np.savez(path / "state.npz", **arrays)
         return path
 
@@ -599,7 +650,9 @@ class TransformerLM(Recommender):
                 setting = MemorySetting(float(mem["weight"]), int(mem["k"]), float(mem["temperature"]))
                 model.memory_ = PurchaseMemory(z["memory_keys_"], z["memory_values_"], len(model.item_keys_),
                                                float(mem["scale"]), setting)
+            vote_arrays = {k: z[k] for k in z.files if k.startswith("votes_")}
         model.memory_table_ = meta.get("memory_table", [])
+        model.votes_table_ = meta.get("votes_table", [])
         backbone = backbone_from_config(path / "backbone")
         model.offset_ = int(meta["offset"])
         model.net_ = item_lm(backbone, model.offset_, len(model.item_keys_), model._input_scale(),
@@ -607,6 +660,10 @@ class TransformerLM(Recommender):
                              int(meta.get("words_per_item", 1)))
         model.net_.load_state_dict(torch.load(path / "weights.pt", map_location=model.device, weights_only=True))
         model.net_.to(model.device).eval()
+        votes = meta.get("votes")
+        model.votes_ = None
+        if votes and "votes_counts_" in vote_arrays:
+            model.votes_ = ItemVotes.from_arrays(vote_arrays, model._text_matrix(), VoteSetting(**votes))
         model.best_epoch_ = meta.get("best_epoch", 0)
         model.best_val_ndcg_ = meta.get("best_val_ndcg10", 0.0)
         model.history_ = meta.get("history", [])

@@ -20,6 +20,7 @@ from core.models.base import ProgressCallback
 from core.models.lm_loss import fused_cross_entropy
 from core.models.lm_memory import memory_grid
 from core.models.lm_network import torch_module
+from core.models.lm_votes import votes_grid
 
 if TYPE_CHECKING:
     from core.models.lm import TransformerLM
@@ -144,6 +145,8 @@ class LMTrainer:
         self.cancelled = False
         self.memory_setting = None
         self.memory_seconds = 0.0
+        self.votes_setting = None
+        self.votes_seconds = 0.0
         self.budget = model.max_minutes * 60.0
         self.t0 = self.cpu0 = 0.0
 
@@ -172,11 +175,16 @@ class LMTrainer:
         self._main_loop(opt, inputs, targets, lengths, fit.valid, refit_share)
         if self.best_state is not None:
             m.net_.load_state_dict(self.best_state)
-        if m.memory and not self.cancelled and self.elapsed() < self.budget:
+        if (m.memory or m.item_votes) and not self.cancelled and self.elapsed() < self.budget:
             # Before the refit, while the validation purchases are still unseen.
             t = time.perf_counter()
-            self.memory_setting = m.tune_memory(inputs, targets, fit.valid)
+            memory = m.tune_memory(inputs, targets, fit.valid) if m.memory else None
+            self.memory_setting = memory.setting if memory is not None else None
             self.memory_seconds = time.perf_counter() - t
+            if m.item_votes:
+                t = time.perf_counter()
+                self.votes_setting = m.tune_votes(fit.train, fit.valid, memory)
+                self.votes_seconds = time.perf_counter() - t
         if refit and not self.cancelled:
             self._refit(ext_in, ext_tgt, ext_len)
 
@@ -192,8 +200,9 @@ class LMTrainer:
             ndcg = valid_ndcg(m, valid)
             t_valid = time.perf_counter() - t_valid
             # Left for what follows: the refit epochs and, with the memory, its tuning (a forward pass over the
-            # training rows, then each setting ranks the validation users: ~40 s on Beauty).
+            # training rows, then each setting ranks the validation users: ~40 s on Beauty); the votes' likewise.
             tuning = (train_seconds / epoch / 3 + t_valid * len(memory_grid()) / 4) if m.memory else 0.0
+            tuning += t_valid * len(votes_grid(True)) / 3 if m.item_votes else 0.0
             reserve = 1.1 * (refit_share * train_seconds / epoch + tuning)
             elapsed = self.elapsed()
             mean_loss = float(np.mean(losses)) if losses else float("nan")

@@ -277,6 +277,8 @@ def train_and_register(url: str, job_id: int, req: TrainRequest, clock: _Clock |
         metrics["best_epoch"] = int(model.fit_info_["best_epoch"])
     if "memory" in model.fit_info_:
         metrics["memory"] = model.fit_info_["memory"]  # the purchase memory's setting, None where it is off
+    if "votes" in model.fit_info_:
+        metrics["votes"] = model.fit_info_["votes"]  # the rare-item votes' setting, None where they are off
     decision = decide(req.activate, req.model, metrics.get("ndcg@10"), active, signature)
     metrics["activation"] = decision.to_dict(req.model)
     metrics["activation_note"] = decision.reason
