@@ -46,6 +46,7 @@ def test_text_vote_follows_the_last_items_text_and_abstains_without_it():
     _, p = votes.distributions([np.array([0]), np.array([5])], damping=0.0)
     assert p[0, 2] > 0.4 and p[0, 4] > 0.4 and p[0, 1] < 0.01
     assert p[1].sum().item() == 0.0  # item 5 has no text: no text vote for that customer
+    assert votes.distributions([np.array([0])], damping=0.0, text=False)[1] is None  # a co-purchase-only setting
 
 
 def test_mix_is_a_distribution_and_never_bought_items_keep_the_lm_probability():

@@ -75,8 +75,9 @@ class ItemVotes:
         """From the purchases `data` holds (and the items' sentence vectors, None without text)."""
         return cls(ItemKNN().fit(data), data.purchase_counts(), text)
 
-    def distributions(self, histories: Sequence[np.ndarray], damping: float):
-        """(p_co, p_text or None): each vote over the catalogue, history and never-bought items at zero."""
+    def distributions(self, histories: Sequence[np.ndarray], damping: float, text: bool = True):
+        """(p_co, p_text or None): each vote over the catalogue, history and never-bought items at zero; `text`
+        False skips the text vote (a batch x width x catalogue product)."""
         torch = torch_module()
         damp = torch.as_tensor(np.maximum(self.counts, 1).astype(np.float32)) ** -float(damping)
         keep = torch.ones((len(histories), len(self.counts)), dtype=torch.bool)
@@ -86,7 +87,7 @@ class ItemVotes:
         keep &= self.known
         co = torch.as_tensor(self.knn.score(histories)) * damp * keep
         out = [_normalise(co), None]
-        if self.text is not None:
+        if text and self.text is not None:
             q = torch.zeros((len(histories), self.text.shape[1]))
             for r, h in enumerate(histories):
                 h = np.asarray(h, dtype=np.int64)
@@ -104,7 +105,7 @@ class ItemVotes:
         setting = setting or self.setting
         if setting is None:
             return log_probs
-        p_co, p_text = self.distributions(histories, setting.damping)
+        p_co, p_text = self.distributions(histories, setting.damping, text=setting.text_weight > 0)
         return mix_votes(log_probs, p_co, p_text, setting, self.known)
 
     def arrays(self) -> dict[str, np.ndarray]:
