@@ -320,14 +320,15 @@ class TransformerLM(Recommender):
                            minlength=data.n_items)[: data.n_items] > 0
         self._fit_text_map(text, seen)
         self._place_unseen_items(text, seen)
+        # Memory and votes are tuned before the refit on what early stopping held out; both then hold every
+        # purchase fit was given.
+        everything = with_valid_targets(fit_data.base, fit_data.full_valid)
         if trainer.memory_setting is not None:
-            # Tuned before the refit on what early stopping held out; it remembers every purchase fit was given.
-            inputs, targets = self._training_rows(with_valid_targets(fit_data.base, fit_data.full_valid))
+            inputs, targets = self._training_rows(everything)
             self.memory_ = PurchaseMemory.build(self._position_states, inputs, targets, data.n_items)
             self.memory_.setting = trainer.memory_setting
         if trainer.votes_setting is not None:
-            seqs = with_valid_targets(fit_data.base, fit_data.full_valid)
-            self.votes_ = ItemVotes.build(data.with_sequences(seqs), self._text_matrix())
+            self.votes_ = ItemVotes.build(data.with_sequences(everything), self._text_matrix())
             self.votes_.setting = trainer.votes_setting
         self.fit_info_ = {"seconds": self.train_seconds_, "best_epoch": int(trainer.best_epoch),
                           "memory": trainer.memory_setting.as_dict() if trainer.memory_setting else None,
@@ -427,6 +428,10 @@ class TransformerLM(Recommender):
             out = self.votes_.mix(torch_module().log_softmax(out, dim=1), histories)
         return out
 
+    def _memory_on(self) -> bool:
+        memory = getattr(self, "memory_", None)
+        return memory is not None and memory.setting is not None
+
     def _votes_on(self) -> bool:
         votes = getattr(self, "votes_", None)
         return votes is not None and votes.setting is not None
@@ -476,7 +481,7 @@ class TransformerLM(Recommender):
 
         def log_probs(histories):
             h, logits = self._last_state(histories)
-            if memory is not None and memory.setting is not None:
+            if memory is not None:  # mix() leaves the logits alone where the memory is off
                 logits = memory.mix(logits, h)
             return torch.log_softmax(logits, dim=1)
 
@@ -591,8 +596,7 @@ class TransformerLM(Recommender):
         h, logits = self._last_state(histories)
         with torch.no_grad():
             new = h @ torch.as_tensor(emb).T + torch.as_tensor(bias)
-            memory = getattr(self, "memory_", None)
-            if (memory is not None and memory.setting is not None) or self._votes_on():
+            if self._memory_on() or self._votes_on():
                 # On `score`'s scale: the LM's log-probability (memory and votes abstain on never-bought items).
                 new = new - torch.logsumexp(logits, dim=1, keepdim=True)
             return new.numpy().astype(np.float32)
