@@ -3,8 +3,10 @@
     .venv/bin/python bench/accuracy.py --dataset beauty [--models popularity itemknn ease lm] [--lm-minutes 20] [--json]
     .venv/bin/python bench/accuracy.py --csv-dir EXPORT/   # events.csv (+ items.csv, users.csv) as a shop uploads them
 
-Prints HR/NDCG at 5/10/20, fit and evaluation wall time per model, and (Beauty) the published all-item
-leave-one-out anchors beside them. EASE's λ is tuned on validation. Reads ../shared/data (never copied).
+Prints HR/NDCG at 5/10/20, fit and evaluation wall time per model, (Beauty) the published all-item leave-one-out
+anchors beside them, the cold-item slice, and paired differences (the first LM against every other model, overall
+and on the slice; `--variants` adds the same fitted LM without its votes / memory). EASE's λ is tuned on validation.
+Reads ../shared/data (never copied).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import json
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -134,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="LM hyper-parameters for every LM variant, e.g. n_embd=128 dropout=0.3")
     parser.add_argument("--protocol", choices=["loo", "temporal", "new-items"], default="loo",
                         help="new-items: a simulated new-item split (10%% of the items never seen in training)")
+    parser.add_argument("--variants", action="store_true",
+                        help="also score each fitted LM with its memory / rare-item votes off (same fit, paired)")
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
     args = parser.parse_args(argv)
 
@@ -163,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/accuracy.py: error: {exc}", file=sys.stderr)
         return 2
     result = run_evaluation(data, _specs(args.models, args.lm_minutes, lm_params), protocol=args.protocol,
-                            progress=log)
+                            progress=log, scoring_variants=args.variants)
     import os
 
     log(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} after the run")
@@ -182,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             "anchors": {k: {"hr@10": v[0], "ndcg@10": v[1]} for k, v in anchors.items()},
             "sanity_ndcg@10": sanity,
             "load_average": list(os.getloadavg()),
+            "paired": [{"a": p.a, "b": p.b, "slice": where, "diff": p.diff, "se": p.se, "n_users": p.n_users}
+                       for where, p in _paired(result)],
         }
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -189,13 +197,13 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n{args.dataset} — {result.protocol}, full-sort over all {result.n_items} items, "
           f"{result.n_test_users} test users (no sampled negatives)")
-    head = (f"{'model':<22}{'HR@5':>8}{'NDCG@5':>8}{'HR@10':>8}{'NDCG@10':>9}{'± SE':>8}{'HR@20':>8}{'NDCG@20':>9}"
+    head = (f"{'model':<26}{'HR@5':>8}{'NDCG@5':>8}{'HR@10':>8}{'NDCG@10':>9}{'± SE':>8}{'HR@20':>8}{'NDCG@20':>9}"
             f"{'cov@10':>8}{'fit s':>8}{'eval s':>8}")
     print(head)
     print("-" * len(head))
     for r in result.results:
         if r.error:
-            print(f"{r.label:<22}  failed: {r.error}")
+            print(f"{r.label:<26}  failed: {r.error}")
             continue
         m = r.metrics
         tuned = ""
@@ -203,11 +211,11 @@ def main(argv: list[str] | None = None) -> int:
             best = max(r.tuning, key=lambda t: t["ndcg@10"])
             tuned = "  tuned " + ", ".join(f"{k}={v}" for k, v in best["params"].items())
         note = f"  (sanity ≈{sanity[r.kind]:.4f})" if r.kind in sanity else ""
-        print(f"{r.label:<22}{m['hr@5']:>8.4f}{m['ndcg@5']:>8.4f}{m['hr@10']:>8.4f}{m['ndcg@10']:>9.4f}{m.get('ndcg10_se', 0.0):>8.4f}"
+        print(f"{r.label:<26}{m['hr@5']:>8.4f}{m['ndcg@5']:>8.4f}{m['hr@10']:>8.4f}{m['ndcg@10']:>9.4f}{m.get('ndcg10_se', 0.0):>8.4f}"
               f"{m['hr@20']:>8.4f}{m['ndcg@20']:>9.4f}{m['coverage@10']:>8.3f}{r.fit_seconds:>8.1f}"
               f"{r.eval_seconds:>8.1f}{tuned}{note}")
     for name, (hr, ndcg) in anchors.items():
-        print(f"{name + ' (published)':<22}{'':>8}{'':>8}{hr:>8.4f}{ndcg:>9.4f}")
+        print(f"{name + ' (published)':<26}{'':>8}{'':>8}{hr:>8.4f}{ndcg:>9.4f}")
 
     groups = result.breakdown("items")
     if len(groups):
@@ -217,7 +225,32 @@ def main(argv: list[str] | None = None) -> int:
         wide.columns = [f"{c} ({sizes[c]})" for c in wide.columns]
         print(wide.round(4).to_string())
     _print_cold(result)
+    pairs = _paired(result)
+    if pairs:
+        print(f"\nPaired NDCG@10 differences (± SE over the same users), {pairs[0][1].a} minus each model")
+        for where, p in pairs:
+            print(f"  {where:<8} {p.b:<28} {p.diff:+.4f} ± {p.se:.4f}  ({p.n_users} users)")
     return 0
+
+
+def _paired(result) -> list[tuple[str, object]]:
+    """The first LM (else the first model) against every other model: overall, then on the cold-item slice."""
+    from core.evaluation.paired import paired_difference
+
+    ok = [r for r in result.results if not r.error and r.user_ranks]
+    if len(ok) < 2:
+        return []
+    ref = next((r for r in ok if r.kind == "lm"), ok[0])
+    cold = np.asarray(result.cold_users, dtype=bool)
+    out = []
+    for where, mask in (("overall", np.ones(len(ref.user_ranks), dtype=bool)), ("slice", cold)):
+        if len(mask) != len(ref.user_ranks) or mask.sum() < 2:
+            continue
+        for r in ok:
+            if r is not ref:
+                out.append((where, paired_difference(ref.label, np.asarray(ref.user_ranks)[mask], r.label,
+                                                     np.asarray(r.user_ranks)[mask])))
+    return out
 
 
 def _print_cold(result) -> None:
@@ -229,7 +262,7 @@ def _print_cold(result) -> None:
         return
     print(f"\n{COLD_SLICE}: {rows[0][1]['n_users']} test users")
     for label, m in rows:
-        print(f"  {label:<20} HR@10 {m['hr@10']:.4f}  NDCG@10 {m['ndcg@10']:.4f} ± {m['ndcg10_se']:.4f}  "
+        print(f"  {label:<26} HR@10 {m['hr@10']:.4f}  NDCG@10 {m['ndcg@10']:.4f} ± {m['ndcg10_se']:.4f}  "
               f"median rank {m['median_rank']:.0f}")
 
 

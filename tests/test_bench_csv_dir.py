@@ -60,3 +60,33 @@ def test_lm_params_are_typed_by_the_model_defaults_and_unknown_names_refused():
     with pytest.raises(ValueError, match="n_embed"):
         lm_overrides(["n_embed=128"])
     assert main(["--dataset", "ml-100k", "--models", "lm", "--lm-param", "widht=3"]) == 2
+
+
+def test_scoring_variants_are_scored_beside_their_fit_and_paired_against_the_first_model(tmp_path, monkeypatch):
+    import core.evaluation.evaluate as ev
+    from bench.accuracy import _paired
+    from core.evaluation.paired import per_user_ndcg
+    from core.models.popularity import Popularity
+
+    class WithVariant(Popularity):  # a model with a scoring-time part: its variant scores every item alike
+        def scoring_variants(self):
+            flat = Popularity()
+            flat.item_keys_ = self.item_keys_
+            flat.score = lambda histories, users=None: np.zeros((len(histories), self.n_items_), np.float32)
+            return {"flat": flat}
+
+    _export(tmp_path / "shop", n_users=60)
+    data = load_csv_dir(tmp_path / "shop")
+    monkeypatch.setattr(ev, "make_model", lambda kind, **params: WithVariant(**params))
+    plain = ev.run_evaluation(data, [ev.ModelSpec("pop", "popularity")])
+    result = ev.run_evaluation(data, [ev.ModelSpec("pop", "popularity")], scoring_variants=True)
+    assert [r.label for r in plain.results] == ["pop"]
+    assert [r.label for r in result.results] == ["pop", "pop, flat"] and result.results[1].fit_seconds == 0.0
+    assert result.results[0].user_ranks == plain.results[0].user_ranks
+    assert len(result.cold_users) == result.n_test_users == len(result.results[0].user_ranks)
+
+    pairs = _paired(result)
+    where, overall = pairs[0]
+    assert where == "overall" and (overall.a, overall.b) == ("pop", "pop, flat")
+    gap = per_user_ndcg(result.results[0].user_ranks) - per_user_ndcg(result.results[1].user_ranks)
+    assert overall.diff == pytest.approx(gap.mean()) and overall.diff > 0 and overall.se > 0

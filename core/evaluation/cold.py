@@ -32,6 +32,11 @@ def ndcg_se(rank: np.ndarray, k: int = 10) -> float:
     return float(gains.std(ddof=1) / np.sqrt(len(gains)))
 
 
+def cold_slice_mask(eval_set: EvalSet, train_counts: np.ndarray, max_purchases: int = COLD_MAX_PURCHASES) -> np.ndarray:
+    """Per evaluated user: did the held-out item have at most `max_purchases` training purchases?"""
+    return np.asarray(train_counts)[eval_set.targets] <= max_purchases
+
+
 def cold_slice_metrics(
     rank: np.ndarray,
     eval_set: EvalSet,
@@ -43,7 +48,7 @@ def cold_slice_metrics(
     rank = np.asarray(rank)
     if len(rank) != len(eval_set):
         raise ValueError(f"cold_slice_metrics: {len(rank)} ranks for {len(eval_set)} evaluated users")
-    mask = np.asarray(train_counts)[eval_set.targets] <= max_purchases
+    mask = cold_slice_mask(eval_set, train_counts, max_purchases)
     cold = rank[mask]
     out: dict[str, float] = {"n_users": int(mask.sum())}
     for k in ks:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.evaluation.cold import COLD_MAX_PURCHASES, cold_slice_metrics, ndcg_se
+from core.evaluation.cold import COLD_MAX_PURCHASES, cold_slice_mask, cold_slice_metrics, ndcg_se
 from core.evaluation.metrics import DEFAULT_KS, RankResult, hr_at_k, metrics_from_ranks, ndcg_at_k, rank_eval_set
 from core.evaluation.protocols import EvalSet, Split, make_split
 from core.interactions import InteractionData
@@ -90,6 +90,9 @@ class EvaluationResult:
     ks: tuple[int, ...]
     results: list[ModelResult]
     config: dict[str, Any] = field(default_factory=dict)
+    # Per test user (the order of ModelResult.user_ranks): is the held-out item in the cold-item slice? So a
+    # paired difference can be taken on the slice too (core.evaluation.paired).
+    cold_users: list[bool] = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
         """One row per model: every metric plus fit/eval seconds."""
@@ -215,8 +218,12 @@ def run_evaluation(
     cold_threshold: int = COLD_ITEM_PURCHASES,
     batch_size: int = 512,
     progress: Progress | None = None,
+    scoring_variants: bool = False,
 ) -> EvaluationResult:
-    """Fit, tune and score every spec on the same split; a model that fails is reported, not fatal."""
+    """Fit, tune and score every spec on the same split; a model that fails is reported, not fatal.
+
+    `scoring_variants`: also score each fitted model's `scoring_variants()` (the same fit with a scoring-time
+    part off), one more result each, labelled "<label>, <what is off>": paired ablations without refitting."""
     if not specs:
         raise ValueError("run_evaluation: choose at least one model")
     ks = tuple(sorted({int(k) for k in ks}))
@@ -237,9 +244,8 @@ def run_evaluation(
     for spec in specs:
         say(f"{spec.label}: fitting")
         try:
-            results.append(
-                _evaluate_spec(spec, split, ks, train_counts, vectors, categories, cold_threshold, batch_size, say)
-            )
+            results.extend(_evaluate_spec(spec, split, ks, train_counts, vectors, categories, cold_threshold,
+                                          batch_size, say, scoring_variants))
         except (ValueError, RuntimeError, MemoryError, ImportError) as exc:
             results.append(
                 ModelResult(spec.label, spec.kind, spec.model_id, dict(spec.params), {}, {}, {}, 0.0, 0.0, "",
@@ -256,6 +262,7 @@ def run_evaluation(
         results=results,
         config={"split": split_kwargs or {}, "cold_item_purchases": cold_threshold, "diversity": diversity,
                 "n_valid_users": len(split.valid), "ranking": "full sort over all items, history excluded"},
+        cold_users=cold_slice_mask(split.test, train_counts).tolist(),
     )
 
 
@@ -269,7 +276,9 @@ def _evaluate_spec(
     cold_threshold: int,
     batch_size: int,
     say: Progress,
-) -> ModelResult:
+    scoring_variants: bool = False,
+) -> list[ModelResult]:
+    """The spec's result, then (with `scoring_variants`) one per scoring variant of the same fit."""
     params = dict(spec.params)
     tuning: list[dict[str, Any]] = []
     points = _grid_points(spec.grid)
@@ -312,24 +321,31 @@ def _evaluate_spec(
             f"co-purchase {chosen['co_weight']}, text {chosen['text_weight']}, popularity damping {chosen['damping']}"
             if chosen else "off (every setting cost overall accuracy on validation)")
             + f" (tuned in {info.get('votes_seconds', 0):.0f} s)")
-    say(f"{spec.label}: scoring {len(split.test)} users")
-    t0 = time.perf_counter()
-    result = rank_eval_set(model, split.test, k_max=max(ks), batch_size=batch_size)
-    metrics = metrics_from_ranks(result, model.n_items_, ks, train_counts, vectors, categories)
-    metrics["ndcg10_se"] = ndcg_se(result.ranks, 10)
-    eval_seconds = time.perf_counter() - t0
-    activity, items = _breakdowns(result, split.test, train_counts, ks, cold_threshold)
-    return ModelResult(
-        label=spec.label,
-        kind=spec.kind,
-        model_id=spec.model_id,
-        params=_jsonable(model.get_params()),
-        metrics=metrics,
-        activity=activity,
-        items=items,
-        fit_seconds=fit_seconds,
-        eval_seconds=eval_seconds,
-        fitted_on=fitted_on,
-        tuning=tuning,
-        user_ranks=np.minimum(result.ranks, PAIRED_RANK_CAP).astype(int).tolist(),
-    )
+    def scored(label: str, scorer, seconds: float, on: str) -> ModelResult:
+        say(f"{label}: scoring {len(split.test)} users")
+        t0 = time.perf_counter()
+        result = rank_eval_set(scorer, split.test, k_max=max(ks), batch_size=batch_size)
+        metrics = metrics_from_ranks(result, scorer.n_items_, ks, train_counts, vectors, categories)
+        metrics["ndcg10_se"] = ndcg_se(result.ranks, 10)
+        eval_seconds = time.perf_counter() - t0
+        activity, items = _breakdowns(result, split.test, train_counts, ks, cold_threshold)
+        return ModelResult(
+            label=label,
+            kind=spec.kind,
+            model_id=spec.model_id,
+            params=_jsonable(model.get_params()),
+            metrics=metrics,
+            activity=activity,
+            items=items,
+            fit_seconds=seconds,
+            eval_seconds=eval_seconds,
+            fitted_on=on,
+            tuning=tuning,
+            user_ranks=np.minimum(result.ranks, PAIRED_RANK_CAP).astype(int).tolist(),
+        )
+
+    out = [scored(spec.label, model, fit_seconds, fitted_on)]
+    if scoring_variants:
+        for off, variant in model.scoring_variants().items():
+            out.append(scored(f"{spec.label}, {off}", variant, 0.0, f"the fit of {spec.label}, {off}"))
+    return out

@@ -47,6 +47,11 @@ class PairedDifference:
         return self.diff / self.ndcg_b, self.low / self.ndcg_b, self.high / self.ndcg_b
 
     @property
+    def se(self) -> float:
+        """The standard error of `diff` (the interval is diff ± 1.96 se)."""
+        return (self.high - self.diff) / Z95
+
+    @property
     def clear(self) -> bool:
         """The interval excludes no difference."""
         return self.low > 0 or self.high < 0

@@ -102,6 +102,11 @@ class Recommender(ABC):
         """(n_histories, len(texts)) scores of new, text-only items, comparable with `score`'s columns."""
         raise NotImplementedError(f"{type(self).__name__} cannot score items it was not trained on")
 
+    def scoring_variants(self) -> dict[str, Recommender]:
+        """This fitted model with a part that acts only at scoring switched off, by what is off: the same fit
+        scored both ways is a paired ablation at no training cost. Most models have no such part: {}."""
+        return {}
+
     @classmethod
     def param_schema(cls) -> list[Param]:
         """`param_specs` with each default filled in from `__init__`."""

@@ -12,6 +12,7 @@ back from the most recent purchase, in training and in scoring alike.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Sequence
@@ -426,6 +427,18 @@ class TransformerLM(Recommender):
         out = logits if memory is None else memory.mix(logits, h)
         if self._votes_on():
             out = self.votes_.mix(torch_module().log_softmax(out, dim=1), histories)
+        return out
+
+    def scoring_variants(self) -> dict[str, TransformerLM]:
+        """The same network without its rare-item votes, and without memory and votes: what each buys, paired."""
+        out: dict[str, TransformerLM] = {}
+        if self._votes_on():
+            out["votes off"] = copy.copy(self)
+            out["votes off"].votes_ = None
+        if self._memory_on():
+            name = "memory and votes off" if out else "memory off"
+            out[name] = copy.copy(self)
+            out[name].votes_ = out[name].memory_ = None
         return out
 
     def _memory_on(self) -> bool:
