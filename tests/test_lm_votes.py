@@ -89,6 +89,29 @@ def test_tuning_lifts_rare_items_without_costing_overall_accuracy_and_else_stays
     assert best is None and table[0]["ndcg"] == pytest.approx(1.0)
 
 
+def test_tuning_ranks_each_setting_as_the_log_space_mix_does():
+    from core.evaluation.metrics import ndcg_at_k, ranks
+
+    rng = np.random.default_rng(3)
+    n = 40
+    data = InteractionData(item_keys=np.array([f"i{i}" for i in range(n)]),
+                           user_keys=np.array([f"u{u}" for u in range(200)]),
+                           sequences=[rng.integers(0, n - 4, size=int(rng.integers(2, 6))) for _ in range(200)])
+    votes = ItemVotes(ItemVotes.build(data).knn, data.purchase_counts(), rng.normal(size=(n, 8)).astype(np.float32))
+    after = torch.as_tensor(rng.normal(scale=3.0, size=(n, n)).astype(np.float32))
+    histories, targets = data.sequences[:60], rng.integers(0, n, size=60)
+
+    def lm(hist):  # the LM's log-probabilities: what follows the last two items
+        return torch.log_softmax(torch.stack([after[h[-1]] + after[h[-2]] for h in hist]), 1)
+
+    _, table = tune_votes(votes, lm, histories, targets, rare_max=2, chunk=25)
+    lp = lm(histories)
+    for row, s in zip(table[1:], votes_grid(True)):
+        p_co, p_text = votes.distributions(histories, s.damping)
+        expected = ranks(mix_votes(lp, p_co, p_text, s, votes.known).numpy(), histories, targets)
+        assert row["ndcg"] == pytest.approx(ndcg_at_k(expected, 10), abs=1e-12), s
+
+
 @pytest.fixture(scope="module")
 def fitted():
     data = planted_data(with_text=True)
@@ -109,3 +132,21 @@ def test_fit_tunes_the_votes_and_a_saved_model_scores_the_same(fitted, tmp_path)
     np.testing.assert_allclose(loaded.score(hist), scores, atol=2e-3)  # float16 memory keys on disk
     off = make_model("lm", **{**SMALL, "epochs": 2, "item_votes": False}).fit(planted_data())
     assert off.votes_ is None and off.votes_table_ == [] and "votes" not in off.fit_info_
+
+
+def test_scoring_variants_score_the_same_fit_with_the_votes_off_and_leave_the_model_alone(fitted):
+    model, data = fitted
+    model.votes_ = ItemVotes.build(data, model._text_matrix())
+    model.votes_.setting = VoteSetting(0.3, 0.1, 1.0)
+    hist = data.sequences[:20]
+    with_votes = model.score(hist)
+    variants = model.scoring_variants()
+    assert "votes off" in variants and variants["votes off"].net_ is model.net_  # the same network, not a refit
+    without = variants["votes off"].score(hist)
+    assert not np.allclose(without, with_votes, atol=1e-3)
+    model.votes_.setting = None
+    np.testing.assert_allclose(without, model.score(hist), atol=1e-5)  # what the model gives with its votes off
+    model.votes_.setting = VoteSetting(0.3, 0.1, 1.0)
+    np.testing.assert_allclose(model.score(hist), with_votes, atol=1e-5)  # the model itself is unchanged
+    model.votes_ = None
+    assert "votes off" not in model.scoring_variants()

@@ -202,7 +202,7 @@ class LMTrainer:
             # Left for what follows: the refit epochs and, with the memory, its tuning (a forward pass over the
             # training rows, then each setting ranks the validation users: ~40 s on Beauty); the votes' likewise.
             tuning = (train_seconds / epoch / 3 + t_valid * len(memory_grid()) / 4) if m.memory else 0.0
-            tuning += t_valid * len(votes_grid(bool(m.net_.text_dim))) / 3 if m.item_votes else 0.0
+            tuning += t_valid * (1 + len(votes_grid(bool(m.net_.text_dim))) / 8) if m.item_votes else 0.0
             reserve = 1.1 * (refit_share * train_seconds / epoch + tuning)
             elapsed = self.elapsed()
             mean_loss = float(np.mean(losses)) if losses else float("nan")

@@ -78,27 +78,35 @@ class ItemVotes:
     def distributions(self, histories: Sequence[np.ndarray], damping: float, text: bool = True):
         """(p_co, p_text or None): each vote over the catalogue, history and never-bought items at zero; `text`
         False skips the text vote (a batch x width x catalogue product)."""
+        return self.damped(self.undamped(histories, text), damping)
+
+    def undamped(self, histories: Sequence[np.ndarray], text: bool = True):
+        """(co, text or None) before the popularity damping: what every damping of a grid shares."""
         torch = torch_module()
-        damp = torch.as_tensor(np.maximum(self.counts, 1).astype(np.float32)) ** -float(damping)
         keep = torch.ones((len(histories), len(self.counts)), dtype=torch.bool)
         for r, h in enumerate(histories):
             h = np.asarray(h, dtype=np.int64)
             keep[r, h[(h >= 0) & (h < len(self.counts))]] = False
         keep &= self.known
-        co = torch.as_tensor(self.knn.score(histories)) * damp * keep
-        out = [_normalise(co), None]
-        if text and self.text is not None:
-            q = torch.zeros((len(histories), self.text.shape[1]))
-            for r, h in enumerate(histories):
-                h = np.asarray(h, dtype=np.int64)
-                h = h[(h >= 0) & (h < len(self.counts))][-TEXT_QUERY_ITEMS:]
-                if len(h):
-                    q[r] = self.text[torch.as_tensor(h)].mean(0)
-            has = q.norm(dim=1, keepdim=True) > 0
-            q = torch.where(has, q / q.norm(dim=1, keepdim=True).clamp_min(1e-12), q)
-            sim = torch.softmax((q @ self.text.T) / TEXT_TEMPERATURE, dim=1) * has  # no text bought: no vote
-            out[1] = _normalise(sim * damp * keep)
-        return out[0], out[1]
+        co = torch.as_tensor(self.knn.score(histories)) * keep
+        if not (text and self.text is not None):
+            return co, None
+        q = torch.zeros((len(histories), self.text.shape[1]))
+        for r, h in enumerate(histories):
+            h = np.asarray(h, dtype=np.int64)
+            h = h[(h >= 0) & (h < len(self.counts))][-TEXT_QUERY_ITEMS:]
+            if len(h):
+                q[r] = self.text[torch.as_tensor(h)].mean(0)
+        has = q.norm(dim=1, keepdim=True) > 0
+        q = torch.where(has, q / q.norm(dim=1, keepdim=True).clamp_min(1e-12), q)
+        return co, torch.softmax((q @ self.text.T) / TEXT_TEMPERATURE, dim=1) * has * keep  # no text bought: no vote
+
+    def damped(self, undamped, damping: float):
+        """Each undamped vote divided by purchase count ** damping, normalised over the catalogue."""
+        torch = torch_module()
+        damp = torch.as_tensor(np.maximum(self.counts, 1).astype(np.float32)) ** -float(damping)
+        co, text = undamped
+        return _normalise(co * damp), (None if text is None else _normalise(text * damp))
 
     def mix(self, log_probs, histories: Sequence[np.ndarray], setting: VoteSetting | None = None):
         """log p of the mix, from the LM's (memory-aware) log-probabilities; unchanged when the votes are off."""
@@ -150,16 +158,32 @@ def tune_votes(votes: ItemVotes, log_probs: Callable, histories: Sequence[np.nda
     grid = list(grid or votes_grid(votes.text is not None))
     targets = np.asarray(targets, dtype=np.int64)
     rank = np.zeros((len(grid) + 1, len(targets)), dtype=np.int64)
+    torch = torch_module()
+    use_text = any(s.text_weight for s in grid)
     for start in range(0, len(targets), chunk):
         hist, tgt = histories[start : start + chunk], targets[start : start + chunk]
         rows = slice(start, start + len(tgt))
         lp = log_probs(hist)
         rank[0, rows] = ranks(lp.numpy(), hist, tgt)
+        # Ranking needs only the mix's order, so it is built in probability space, each row divided by its
+        # best LM probability (no underflow where it matters): mix_votes' logaddexp and logs cost 3x more.
+        top = lp.max(dim=1, keepdim=True).values
+        p = torch.exp(lp - top)
+        p_known, p_new, scale = p * votes.known, p * ~votes.known, torch.exp(-top)
+        undamped = votes.undamped(hist, use_text)
         for damping in sorted({s.damping for s in grid}):
-            p_co, p_text = votes.distributions(hist, damping)
+            p_co, p_text = votes.damped(undamped, damping)
+            has_co = (p_co.sum(dim=1, keepdim=True) > 0).float()
+            has_text = None if p_text is None else (p_text.sum(dim=1, keepdim=True) > 0).float()
             for g, s in enumerate(grid, start=1):
-                if s.damping == damping:
-                    rank[g, rows] = ranks(mix_votes(lp, p_co, p_text, s, votes.known).numpy(), hist, tgt)
+                if s.damping != damping:
+                    continue
+                co = s.co_weight * has_co  # a vote with nothing to say leaves its share to the LM (mix_votes)
+                text = s.text_weight * has_text if has_text is not None else 0.0 * has_co
+                mixed = p_known * (1.0 - co - text) + p_new + (co * scale) * p_co
+                if has_text is not None and s.text_weight:
+                    mixed += (text * scale) * p_text
+                rank[g, rows] = ranks(mixed.numpy(), hist, tgt)
     rare = votes.counts[targets] <= rare_max
     ndcg = np.array([ndcg_at_k(r, k_eval) for r in rank])
     rare_ndcg = np.array([ndcg_at_k(r[rare], k_eval) if rare.any() else 0.0 for r in rank])
