@@ -41,6 +41,10 @@ def test_csv_dir_benchmark_and_errors(tmp_path, capsys):
     assert main(["--csv-dir", str(tmp_path / "shop"), "--models", "popularity", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["dataset"] == "shop" and out["n_test_users"] == 30 and out["models"][0]["metrics"]["n_users"] == 30
+    assert main(["--csv-dir", str(tmp_path / "shop"), "--models", "popularity", "--train-share", "0.5", "--json"]) == 0
+    thin = json.loads(capsys.readouterr().out)
+    assert thin["protocol"] == "loo, 50% train" and thin["n_test_users"] == 30
+    assert main(["--csv-dir", str(tmp_path / "shop"), "--train-share", "1.5"]) == 2
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no events"):
         csv_dir_files(tmp_path / "empty")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.benchmark_datasets import load_beauty, load_ml100k
-from core.evaluation.protocols import leave_one_out, make_split, temporal_split
+from core.evaluation.protocols import leave_one_out, make_split, temporal_split, thin_training
 from core.interactions import InteractionData
 from tests.conftest import shared_path
 
@@ -30,6 +30,24 @@ def test_leave_one_out_by_hand():
     assert [h.tolist() for h in split.valid.histories] == [[0, 1], [1]]
     assert split.test.users.tolist() == [0, 2] and split.test.targets.tolist() == [3, 3]
     assert [h.tolist() for h in split.test.histories] == [[0, 1, 2], [1, 2]]
+
+
+def test_thin_training_keeps_every_test_user_and_trains_on_a_share_of_the_customers():
+    rng = np.random.default_rng(0)
+    data = _data([list(rng.integers(0, 30, size=6)) for _ in range(400)], [list(range(6))] * 400)
+    split = leave_one_out(data)
+    assert thin_training(split, 1.0) is split
+    thin = thin_training(split, 0.25, seed=1)
+    trained = np.array([len(s) > 0 for s in thin.train_full.sequences])
+    assert 0.15 < trained.mean() < 0.35 and thin.protocol == "loo, 25% train"
+    for part, full in ((thin.train, split.train), (thin.train_full, split.train_full)):
+        for u, (s, t) in enumerate(zip(part.sequences, full.sequences)):
+            assert s.tolist() == (t.tolist() if trained[u] else [])
+    assert thin.train.times[0].tolist() == (split.train.times[0].tolist() if trained[0] else [])
+    assert thin.test is split.test  # every customer is still tested on the same history and item
+    assert trained[thin.valid.users].all() and len(thin.valid) == trained[split.valid.users].sum()
+    with pytest.raises(ValueError, match="share"):
+        thin_training(split, 0.0)
 
 
 def test_temporal_split_by_hand():

@@ -180,6 +180,29 @@ def temporal_split(
     )
 
 
+def thin_training(split: Split, share: float, seed: int = 0) -> Split:
+    """`split` with only a random `share` of the customers training (and validating) the models; every test user
+    and test history is kept. A sparser shop, where each item has fewer purchases to learn from: what item text
+    buys depends on that (Online Retail's items, ~270 purchases each, leave text nothing to add)."""
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"thin_training: share must be in (0, 1], got {share}")
+    if share == 1.0:
+        return split
+    keep = np.random.default_rng(seed).random(split.train.n_users) < share
+
+    def thin(data: InteractionData) -> InteractionData:
+        empty = np.zeros(0, dtype=np.int64)
+        seqs = [s if k else empty for s, k in zip(data.sequences, keep)]
+        times = None if data.times is None else [t if k else np.asarray(t)[:0] for t, k in zip(data.times, keep)]
+        return data.with_sequences(seqs, times)
+
+    valid = split.valid.subset(keep[split.valid.users])
+    if not len(valid):
+        raise ValueError(f"thin_training: no validation user among the {int(keep.sum())} customers kept ({share:.0%})")
+    return Split(train=thin(split.train), valid=valid, test=split.test, protocol=f"{split.protocol}, {share:.0%} train",
+                 train_full=None if split.train_full is None else thin(split.train_full))
+
+
 PROTOCOLS = {"loo": leave_one_out, "temporal": temporal_split}
 
 
