@@ -309,18 +309,18 @@ def _evaluate_spec(
         say(f"{spec.label}: trained {len(history)} epochs in {fit_seconds:.0f} s, best epoch "
             f"{getattr(model, 'best_epoch_', '?')} (validation ndcg@10 {getattr(model, 'best_val_ndcg_', 0.0):.4f})")
     info = getattr(model, "fit_info_", None) or {}
-    if "memory" in info:
-        chosen = info["memory"]
-        say(f"{spec.label}: purchase memory " + (
-            f"weight {chosen['weight']}, {chosen['k']} neighbours, temperature {chosen['temperature']}"
-            if chosen else "off (no setting beat the LM alone on validation)")
-            + f" (tuned in {info.get('memory_seconds', 0):.0f} s)")
-    if "votes" in info:
-        chosen = info["votes"]
-        say(f"{spec.label}: rare-item votes " + (
-            f"co-purchase {chosen['co_weight']}, text {chosen['text_weight']}, popularity damping {chosen['damping']}"
-            if chosen else "off (every setting cost overall accuracy on validation)")
-            + f" (tuned in {info.get('votes_seconds', 0):.0f} s)")
+    # What the LM chose on validation after training (its purchase memory, its rare-item votes), for the log.
+    for part, name, shown, off in (
+        ("memory", "purchase memory", "weight {weight}, {k} neighbours, temperature {temperature}",
+         "off (no setting beat the LM alone on validation)"),
+        ("votes", "rare-item votes", "co-purchase {co_weight}, text {text_weight}, popularity damping {damping}",
+         "off (every setting cost overall accuracy on validation)"),
+    ):
+        if part in info:
+            chosen = info[part]
+            say(f"{spec.label}: {name} {shown.format(**chosen) if chosen else off} "
+                f"(tuned in {info.get(f'{part}_seconds', 0):.0f} s)")
+
     def scored(label: str, scorer, seconds: float, on: str) -> ModelResult:
         say(f"{label}: scoring {len(split.test)} users")
         t0 = time.perf_counter()

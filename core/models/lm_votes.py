@@ -179,7 +179,7 @@ def tune_votes(votes: ItemVotes, log_probs: Callable, histories: Sequence[np.nda
                 if s.damping != damping:
                     continue
                 co = s.co_weight * has_co  # a vote with nothing to say leaves its share to the LM (mix_votes)
-                text = s.text_weight * has_text if has_text is not None else 0.0 * has_co
+                text = s.text_weight * has_text if has_text is not None else 0.0
                 mixed = p_known * (1.0 - co - text) + p_new + (co * scale) * p_co
                 if has_text is not None and s.text_weight:
                     mixed += (text * scale) * p_text
