@@ -10,7 +10,7 @@ import torch
 
 from core.interactions import InteractionData
 from core.models import load_model, make_model
-from core.models.lm_votes import ItemVotes, VoteSetting, mix_votes, tune_votes, votes_grid
+from core.models.lm_votes import TEXT_TEMPERATURE, ItemVotes, VoteSetting, mix_votes, tune_votes, votes_grid
 from tests.test_lm import SMALL, planted_data
 
 N = 6
@@ -45,6 +45,10 @@ def test_text_vote_follows_the_last_items_text_and_abstains_without_it():
     votes = ItemVotes(ItemVotes.build(SHOP).knn, SHOP.purchase_counts(), text)
     _, p = votes.distributions([np.array([0]), np.array([5])], damping=0.0)
     assert p[0, 2] > 0.4 and p[0, 4] > 0.4 and p[0, 1] < 0.01
+    # The vote is the softmax of the cosines over the temperature, renormalised over the items it may name.
+    unit = text / np.maximum(np.linalg.norm(text, axis=1, keepdims=True), 1e-12)
+    soft = np.exp(unit @ unit[0] / TEXT_TEMPERATURE) * (np.arange(N) != 0) * (SHOP.purchase_counts() > 0)
+    np.testing.assert_allclose(p[0].numpy(), soft / soft.sum(), rtol=1e-5, atol=1e-7)
     assert p[1].sum().item() == 0.0  # item 5 has no text: no text vote for that customer
     assert votes.distributions([np.array([0])], damping=0.0, text=False)[1] is None  # a co-purchase-only setting
 
@@ -128,7 +132,7 @@ def test_fit_tunes_the_votes_and_a_saved_model_scores_the_same(fitted, tmp_path)
     np.testing.assert_allclose(np.logaddexp.reduce(scores, axis=1), 0.0, atol=1e-4)
     model.save(tmp_path / "lm")
     loaded = load_model(tmp_path / "lm")
-    assert loaded.votes_.setting == model.votes_.setting and loaded.votes_.text is not None
+    assert loaded.votes_.setting == model.votes_.setting and loaded.votes_.text_t is not None
     np.testing.assert_allclose(loaded.score(hist), scores, atol=2e-3)  # float16 memory keys on disk
     off = make_model("lm", **{**SMALL, "epochs": 2, "item_votes": False}).fit(planted_data())
     assert off.votes_ is None and off.votes_table_ == [] and "votes" not in off.fit_info_
