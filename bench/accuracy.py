@@ -95,6 +95,16 @@ def load_csv_dir(folder: str | Path, db_url: str | None = None):
     return data
 
 
+def load_bench_data(dataset: str, csv_dir: str | Path | None = None):
+    """The public data set `dataset` (a LOADERS key), or the shop export in `csv_dir` where one is given."""
+    if csv_dir is not None:
+        return load_csv_dir(csv_dir)
+    import core.benchmark_datasets as pdata
+
+    loader, kwargs, _ = LOADERS[dataset]
+    return getattr(pdata, loader)(**kwargs)
+
+
 def lm_overrides(pairs: list[str]) -> dict[str, object]:
     """`--lm-param n_embd=128 dropout=0.3` -> {"n_embd": 128, "dropout": 0.3} (values read as `core train --param`
     reads them); a name TransformerLM does not take is refused before any training starts."""
@@ -145,19 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
     args = parser.parse_args(argv)
 
-    import core.benchmark_datasets as pdata
-
     t0 = time.perf_counter()
+    try:
+        data = load_bench_data(args.dataset, args.csv_dir)
+    except ValueError as exc:
+        print(f"bench/accuracy.py: error: {exc}", file=sys.stderr)
+        return 2
     if args.csv_dir is not None:
-        try:
-            data = load_csv_dir(args.csv_dir)
-        except ValueError as exc:
-            print(f"bench/accuracy.py: error: {exc}", file=sys.stderr)
-            return 2
         args.dataset = data.name
-    else:
-        loader, kwargs, _ = LOADERS[args.dataset]
-        data = getattr(pdata, loader)(**kwargs)
     load_s = time.perf_counter() - t0
 
     def log(msg: str) -> None:  # progress goes to stderr so --json output stays parseable
