@@ -7,7 +7,7 @@ MiniLM (or the RECOLM_TEXT_ENCODER folder) is fine-tuned with a symmetric in-bat
 bought one or two purchases apart, taken from the training part of the leave-one-out split only (no validation or
 test target is seen), then saved as a sentence-transformers folder that RECOLM_TEXT_ENCODER points the app and the
 benchmarks at. Prints the loss as it goes and the seconds taken (`--json` for machines). Measured 2026-12-07: no
-change on ML-100K or Online Retail (README), so the shipped encoder stays the default.
+change on ML-100K or Online Retail (bench/RESULTS.md), so the shipped encoder stays the default.
 """
 
 from __future__ import annotations
