@@ -183,9 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/accuracy.py: error: {exc}", file=sys.stderr)
         return 2
     if args.train_share < 1:
-        counts = split.test_fit_data().purchase_counts()
-        log(f"{args.train_share:.0%} of the customers train: {sum(len(s) for s in split.test_fit_data().sequences)} "
-            f"purchases; the test items' median training purchases {np.median(counts[split.test.targets]):.0f}")
+        fit = split.test_fit_data()
+        log(f"{args.train_share:.0%} of the customers train: {sum(len(s) for s in fit.sequences)} purchases; "
+            f"the test items' median training purchases {np.median(fit.purchase_counts()[split.test.targets]):.0f}")
     result = run_evaluation(data, _specs(args.models, args.lm_minutes, lm_params), split=split,
                             progress=log, scoring_variants=args.variants)
     import os
