@@ -31,8 +31,10 @@ def signed_app(store_url: str, tmp_path: Path):
 
 
 def _sign_in(page, user: str, password: str) -> None:
-    page.get_by_role("textbox", name="User name").fill(user)
-    page.get_by_role("textbox", name="Password").fill(password)
+    # The sign-in form's own fields (by their widget keys): right after signing out, the admin page's "User name"
+    # field (new accounts) can still be on the page until Streamlit's rerun is over.
+    page.locator(".st-key-signin_user").get_by_role("textbox").fill(user)
+    page.locator(".st-key-signin_password").get_by_role("textbox").fill(password)
     page.get_by_role("button", name="Sign in").click()
 
 
@@ -51,7 +53,6 @@ def test_sign_in_gates_the_dashboard(signed_app: str, store_url: str, tmp_path: 
         page.screenshot(path=str(shots / "signin_admin.png"), full_page=True)
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("heading", name="Sign in to RecoLM").wait_for()
-        # the admin page's own "User name" field (new accounts) fades out only when the rerun is over
         page.get_by_role("heading", name="API keys").wait_for(state="detached")
         _sign_in(page, "mia", "marketing is fun")
         page.get_by_text("Signed in as").wait_for()
